@@ -1,0 +1,244 @@
+"""Proportional prioritized experience replay with n-step returns, on top of SB3's ReplayBuffer."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_marl.buffers.sum_tree import MinTree, SumTree
+
+
+class PrioritizedReplayBufferSamples(NamedTuple):
+    """
+    A batch from :class:`PrioritizedReplayBuffer`.
+
+    ``rewards`` are n-step returns and ``discounts`` the matching ``gamma ** k`` to apply to the
+    bootstrapped value of ``next_observations`` (``k`` steps ahead); ``dones`` are true terminations
+    only (time-outs excluded). ``weights`` ``[batch, 1]`` are the normalized importance-sampling
+    weights, ``indices`` (NumPy) the leaves to pass back to ``update_priorities``, and
+    ``next_action_masks`` the legal actions of ``next_observations`` (``None`` without masks).
+    """
+
+    observations: th.Tensor
+    actions: th.Tensor
+    next_observations: th.Tensor
+    dones: th.Tensor
+    rewards: th.Tensor
+    discounts: th.Tensor
+    weights: th.Tensor
+    indices: np.ndarray
+    next_action_masks: th.Tensor | None
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """
+    Proportional prioritized replay (Schaul et al., 2016) with optional n-step returns.
+
+    Transition ``(pos, env)`` is leaf ``pos * n_envs + env`` of a sum tree and a min tree holding
+    ``priority ** alpha``. New transitions get the largest priority seen so far. A transition whose
+    ``info["inactive"]`` is true gets priority 0 and is never sampled, nor made sampleable again by
+    ``update_priorities``. With ``alpha=0`` sampling is uniform over the other transitions.
+
+    :param buffer_size: Max number of transitions in the buffer (over all envs)
+    :param observation_space: Observation space (Box, Discrete, MultiDiscrete or MultiBinary)
+    :param action_space: Action space
+    :param device: PyTorch device
+    :param n_envs: Number of parallel environments
+    :param optimize_memory_usage: Not supported, must be False
+    :param handle_timeout_termination: Treat time-outs (``info["TimeLimit.truncated"]``) as non-terminal
+    :param alpha: Prioritization exponent (0: uniform, 1: fully proportional)
+    :param n_steps: Number of steps of the returns (1: one-step TD targets)
+    :param gamma: Discount factor of the n-step returns
+    :param action_mask_dim: When set, store ``info["action_mask"]`` (the legal actions of the next
+        observation, all legal when absent) and return it as ``next_action_masks``
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        alpha: float = 0.6,
+        n_steps: int = 1,
+        gamma: float = 0.99,
+        action_mask_dim: int | None = None,
+    ):
+        supported = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+        if not isinstance(observation_space, supported):
+            raise ValueError(
+                f"PrioritizedReplayBuffer supports Box, Discrete, MultiDiscrete and MultiBinary observation "
+                f"spaces, not {observation_space}. For a Dict space, flatten the observations "
+                "(e.g. gymnasium.wrappers.FlattenObservation) and use MlpPolicy."
+            )
+        if optimize_memory_usage:
+            raise ValueError(
+                "PrioritizedReplayBuffer does not support optimize_memory_usage=True: that mode reads the "
+                "next observation from the following slot of the same env column, which a prioritized sample "
+                "(any column, any slot, n steps ahead) cannot guarantee is valid. "
+                "Set optimize_memory_usage=False."
+            )
+        if not alpha >= 0:
+            raise ValueError(f"alpha must be >= 0 (0 means uniform sampling), got {alpha}")
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        if action_mask_dim is not None and action_mask_dim < 1:
+            raise ValueError(f"action_mask_dim must be >= 1 or None, got {action_mask_dim}")
+        super().__init__(
+            buffer_size,
+            observation_space,
+            action_space,
+            device=device,
+            n_envs=n_envs,
+            optimize_memory_usage=False,
+            handle_timeout_termination=handle_timeout_termination,
+        )
+        self.alpha = alpha
+        self.n_steps = n_steps
+        self.gamma = gamma
+        self.max_priority = 1.0
+        self.n_leaves = self.buffer_size * self.n_envs
+        self._sum_tree = SumTree(self.n_leaves)
+        self._min_tree = MinTree(self.n_leaves)
+        self.next_action_masks: np.ndarray | None = None
+        if action_mask_dim is not None:
+            self.next_action_masks = np.ones((self.buffer_size, self.n_envs, action_mask_dim), dtype=bool)
+
+    def add(
+        self,
+        obs: np.ndarray,
+        next_obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        leaves = self.pos * self.n_envs + np.arange(self.n_envs)
+        if self.next_action_masks is not None:
+            masks = self.next_action_masks[self.pos]
+            masks[:] = True
+            for env_idx, info in enumerate(infos):
+                if info.get("action_mask") is not None:
+                    masks[env_idx] = info["action_mask"]
+        super().add(obs, next_obs, action, reward, done, infos)
+        active = np.array([not info.get("inactive", False) for info in infos])
+        # Explicit zeros: 0 ** 0 would be 1 with alpha=0.
+        self._set_priorities(leaves, np.where(active, self.max_priority**self.alpha, 0.0))
+
+    def sample(  # type: ignore[override]
+        self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
+    ) -> PrioritizedReplayBufferSamples:
+        """
+        Sample proportionally to ``priority ** alpha``, one draw in each of ``batch_size`` equal
+        segments of the total.
+
+        :param batch_size: Number of transitions to sample
+        :param env: VecNormalize to normalize the observations and rewards with
+        :param beta: Importance-sampling exponent; weights are ``(p_min / p_i) ** beta``, which is
+            ``(N * P(i)) ** -beta`` divided by its maximum over the stored transitions
+        :return: The batch, with its weights and leaf indices
+        """
+        if beta < 0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        total = self._sum_tree.total()
+        if total <= 0.0:
+            raise RuntimeError(
+                "No transition to sample: the buffer is empty or all its transitions are inactive"
+            )
+        prefixes = (np.arange(batch_size) + np.random.random(batch_size)) * (total / batch_size)
+        leaves = self._sum_tree.find_prefixsum(prefixes)
+        weights = (self._min_tree.min() / self._sum_tree[leaves]) ** beta
+        return self._samples_at(leaves, weights, env)
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        """
+        Set new priorities (e.g. ``|td_error| + eps``) of sampled leaves. Leaves with priority 0
+        (inactive or not yet written) are left unchanged.
+
+        :param indices: Leaf indices, as returned in ``samples.indices``
+        :param priorities: Positive, finite priorities, one per index
+        """
+        indices = np.asarray(indices, dtype=np.int64).ravel()
+        priorities = np.asarray(priorities, dtype=np.float64).ravel()
+        if indices.shape != priorities.shape:
+            raise ValueError(f"Got {indices.size} indices but {priorities.size} priorities")
+        if not np.all(np.isfinite(priorities) & (priorities > 0)):
+            raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
+        if np.any((indices < 0) | (indices >= self.n_leaves)):
+            raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
+        keep = self._sum_tree[indices] > 0
+        if keep.any():
+            self._set_priorities(indices[keep], priorities[keep] ** self.alpha)
+            self.max_priority = max(self.max_priority, float(priorities[keep].max()))
+
+    def priorities(self, indices: np.ndarray) -> np.ndarray:
+        """Stored ``priority ** alpha`` of the given leaves (0 for inactive or empty ones)."""
+        return self._sum_tree[np.asarray(indices, dtype=np.int64)]
+
+    def reset(self) -> None:
+        super().reset()
+        self._sum_tree.reset()
+        self._min_tree.reset()
+        self.max_priority = 1.0
+
+    def _set_priorities(self, leaves: np.ndarray, values: np.ndarray) -> None:
+        self._sum_tree.update(leaves, values)
+        self._min_tree.update(leaves, np.where(values > 0, values, np.inf))
+
+    def _n_step(
+        self, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """
+        n-step returns from transitions ``(rows, cols)``, with the semantics of SB3's NStepReplayBuffer:
+        a sequence ends at its first done or time-out, or at the last written row (the row after it
+        is empty or from an older episode).
+
+        :return: returns ``[batch, 1]``, discounts ``gamma ** k`` ``[batch, 1]``, and the row of the
+            last transition used (whose next observation and done flag close the sequence)
+        """
+        steps = np.arange(self.n_steps)
+        seq_rows = (rows[:, None] + steps) % self.buffer_size
+        seq_cols = cols[:, None]
+        ends = (
+            (self.dones[seq_rows, seq_cols] > 0)
+            | (self.timeouts[seq_rows, seq_cols] > 0)
+            | (seq_rows == (self.pos - 1) % self.buffer_size)
+        )
+        ends[:, -1] = True
+        last = ends.argmax(axis=1)
+        used = steps <= last[:, None]
+        rewards = self._normalize_reward(self.rewards[seq_rows, seq_cols], env)
+        returns = (rewards * self.gamma ** steps.astype(np.float32) * used).sum(axis=1, keepdims=True)
+        discounts = self.gamma ** (last[:, None] + 1).astype(np.float32)
+        return returns, discounts, seq_rows[np.arange(len(rows)), last]
+
+    def _samples_at(
+        self, leaves: np.ndarray, weights: np.ndarray, env: VecNormalize | None = None
+    ) -> PrioritizedReplayBufferSamples:
+        rows, cols = np.divmod(leaves, self.n_envs)
+        returns, discounts, last_rows = self._n_step(rows, cols, env)
+        obs = self._normalize_obs(self.observations[rows, cols], env)
+        next_obs = self._normalize_obs(self.next_observations[last_rows, cols], env)
+        dones = self.dones[last_rows, cols] * (1.0 - self.timeouts[last_rows, cols])
+        next_masks = None
+        if self.next_action_masks is not None:
+            next_masks = self.to_torch(self.next_action_masks[last_rows, cols])
+        return PrioritizedReplayBufferSamples(
+            observations=self.to_torch(obs),  # type: ignore[arg-type]
+            actions=self.to_torch(self.actions[rows, cols]),
+            next_observations=self.to_torch(next_obs),  # type: ignore[arg-type]
+            dones=self.to_torch(dones.reshape(-1, 1)),
+            rewards=self.to_torch(returns),
+            discounts=self.to_torch(discounts),
+            weights=self.to_torch(weights.astype(np.float32).reshape(-1, 1)),
+            indices=leaves,
+            next_action_masks=next_masks,
+        )

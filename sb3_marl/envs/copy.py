@@ -1,0 +1,236 @@
+"""One PettingZoo env (parallel or AEC) stepped as an array of agent slots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from pettingzoo.utils.env import AECEnv, ParallelEnv
+
+from sb3_marl.envs.spaces import SlotSpaces
+
+StepResult = tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]], np.ndarray | None]
+
+
+class EnvCopy:
+    """One env copy: takes an action per agent slot, returns arrays per slot, and resets itself when
+    every agent is done.
+
+    A slot whose agent is not in the episode (dead, or not yet spawned) reports ``inactive`` in its
+    info, a zero observation and reward, and allows action 0 only. In an AEC env the agent whose turn
+    it is acts; the other live agents wait (their action is ignored and only action 0 is legal), and
+    the rewards they get meanwhile are reported on their own slot at the step they arrive.
+
+    :param env: a PettingZoo ``ParallelEnv`` or ``AECEnv``
+    :param slot_spaces: the shared slot spaces of the env's agents
+    """
+
+    def __init__(self, env: ParallelEnv | AECEnv, slot_spaces: SlotSpaces):
+        self.env = env
+        self.is_aec = isinstance(env, AECEnv)
+        self.agents: list[str] = list(env.possible_agents)
+        self.index = {agent: k for k, agent in enumerate(self.agents)}
+        self.spaces = slot_spaces
+        n = len(self.agents)
+        space = slot_spaces.observation_space
+        self.obs = np.zeros((n, *space.shape), dtype=space.dtype)  # type: ignore[misc]
+        self.masks = np.ones((n, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
+        self.alive = np.zeros(n, dtype=bool)
+        self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
+
+    # -- reading the env ------------------------------------------------------------------------
+
+    def _observe(self, k: int, raw: Any, info: dict[str, Any] | None, can_act: bool = True) -> None:
+        """Store agent ``k``'s observation and its mask."""
+        env_mask = None
+        if isinstance(raw, dict) and "action_mask" in raw:
+            env_mask, raw = raw["action_mask"], raw["observation"]
+        elif info is not None and "action_mask" in info:
+            env_mask = info["action_mask"]
+        self.spaces.write_obs(self.obs[k], k, raw)
+        if self.masks is None:
+            return
+        if not can_act:
+            self._noop(k)
+        elif env_mask is None:
+            self.masks[k] = self._own_masks[k]
+        else:
+            self.masks[k] = self.spaces.legal_mask(k, env_mask)
+
+    def _noop(self, k: int) -> None:
+        if self.masks is not None:
+            self.masks[k] = False
+            self.masks[k, 0] = True
+
+    def _leave(self, k: int) -> None:
+        """Agent ``k`` is out of the episode: zero observation, action 0 only."""
+        self.alive[k] = False
+        self.obs[k] = 0
+        self._noop(k)
+
+    def _env_action(self, k: int, action: Any) -> Any:
+        if self.masks is None:
+            return action
+        a = int(action)
+        agent = self.agents[k]
+        assert self.spaces.action_ns is not None
+        if a >= self.spaces.action_ns[k]:
+            raise ValueError(
+                f"Action {a} was given to agent {agent!r} (slot {k}), whose action space is "
+                f"Discrete({self.spaces.action_ns[k]}): it is a padding action. Use a learner that respects "
+                "action_masks() (MADQN, sb3-contrib's MaskablePPO) when agents have different action spaces."
+            )
+        if not self.masks[k, a]:
+            legal = np.flatnonzero(self.masks[k]).tolist()
+            raise ValueError(
+                f"Action {a} is illegal for agent {agent!r} (slot {k}); its legal actions are {legal}. Use a "
+                "learner that respects action_masks() (MADQN, sb3-contrib's MaskablePPO)."
+            )
+        return a
+
+    def _result(
+        self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
+    ) -> StepResult:
+        masks = None if self.masks is None else self.masks.copy()
+        return self.obs.copy(), rewards, dones, infos, masks
+
+    # -- the slot interface ---------------------------------------------------------------------
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+        """Reset the env; return slot observations, masks and per-slot reset infos."""
+        self.obs[:] = 0
+        self.alive[:] = False
+        if self.is_aec:
+            self.env.reset(seed=seed, options=options)
+            env_infos = self.env.infos
+        else:
+            raw_obs, env_infos = self.env.reset(seed=seed, options=options)
+        for k, agent in enumerate(self.agents):
+            if agent in self.env.agents:
+                self.alive[k] = True
+                raw = self.env.observe(agent) if self.is_aec else raw_obs[agent]
+                can_act = not self.is_aec or agent == self.env.agent_selection
+                self._observe(k, raw, env_infos.get(agent), can_act)
+            else:
+                self._leave(k)
+        infos = [dict(env_infos.get(agent, {})) for agent in self.agents]
+        return self.obs.copy(), None if self.masks is None else self.masks.copy(), infos
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        """Step with one action per slot; reset when every agent is done (``copy_done`` in the infos,
+        reset infos under ``reset_info``)."""
+        n = len(self.agents)
+        rewards = np.zeros(n, dtype=np.float32)
+        dones = np.zeros(n, dtype=bool)
+        infos: list[dict[str, Any]] = [{} for _ in range(n)]
+        was_alive = self.alive.copy()
+        if self.is_aec:
+            self._step_aec(actions, rewards, dones, infos)
+        else:
+            self._step_parallel(actions, rewards, dones, infos)
+        for k in np.flatnonzero(~was_alive):
+            infos[k]["inactive"] = True
+            rewards[k] = 0.0
+        if not self.alive.any():
+            _, _, reset_infos = self.reset()
+            for info, reset_info in zip(infos, reset_infos):
+                info["copy_done"] = True
+                info["reset_info"] = reset_info
+        return self._result(rewards, dones, infos)
+
+    def _finish(self, k: int, terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
+        """Agent ``k`` is done this step: report its real last observation, then leave."""
+        info["TimeLimit.truncated"] = truncated and not terminated
+        info["terminal_observation"] = self.obs[k].copy()
+        self._leave(k)
+
+    def _step_parallel(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
+    ) -> None:
+        env = self.env
+        acting = {agent: self._env_action(self.index[agent], actions[self.index[agent]]) for agent in env.agents}
+        raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
+        for agent, raw in raw_obs.items():
+            k = self.index[agent]
+            info = infos[k]
+            info.update(env_infos.get(agent, ()))
+            if agent not in acting:  # an agent that joins the episode
+                if agent in env.agents:
+                    self.alive[k] = True
+                    self._observe(k, raw, info)
+                continue
+            self._observe(k, raw, info)
+            rewards[k] = env_rewards.get(agent, 0.0)
+            terminated, truncated = terminations.get(agent, False), truncations.get(agent, False)
+            info["TimeLimit.truncated"] = truncated and not terminated
+            if terminated or truncated:
+                dones[k] = True
+                self._finish(k, terminated, truncated, info)
+        for agent in acting.keys() - raw_obs.keys():  # left without a last observation: keep the one before
+            k = self.index[agent]
+            dones[k] = True
+            rewards[k] = env_rewards.get(agent, 0.0)
+            self._finish(k, terminations.get(agent, True), truncations.get(agent, False), infos[k])
+
+    def _step_aec(
+        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
+    ) -> None:
+        env = self.env
+        k_acting = self.index[env.agent_selection]
+        action: Any = self._env_action(k_acting, actions[k_acting])
+        while True:
+            env.step(action)
+            for agent, reward in env.rewards.items():
+                rewards[self.index[agent]] += reward
+            for agent in env.agents:
+                k = self.index[agent]
+                if self.alive[k] and (env.terminations[agent] or env.truncations[agent]):
+                    dones[k] = True
+                    infos[k].update(env.infos.get(agent, ()))
+                    self._observe(k, env.observe(agent), None)
+                    self._finish(k, env.terminations[agent], env.truncations[agent], infos[k])
+            selected = env.agent_selection
+            if not env.agents or not (env.terminations[selected] or env.truncations[selected]):
+                break
+            action = None  # step the agents that are done out of the env
+        for agent in env.agents:
+            k = self.index[agent]
+            if self.alive[k]:
+                infos[k].update(env.infos.get(agent, ()))
+                infos[k]["TimeLimit.truncated"] = False
+                self._observe(k, env.observe(agent), infos[k], can_act=agent == env.agent_selection)
+
+    # -- what the VecEnv asks of a copy ----------------------------------------------------------
+
+    def describe(self) -> tuple[list[str], SlotSpaces, gym.Space | None, bool]:
+        """The agents, slot spaces, global state space (None if the env has none) and whether it is AEC."""
+        state_space = getattr(self.env, "state_space", None) if hasattr(self.env, "state") else None
+        return self.agents, self.spaces, state_space, self.is_aec
+
+    def state(self) -> np.ndarray:
+        return np.asarray(self.env.state())
+
+    def get_env_attr(self, name: str) -> Any:
+        return getattr(self.env, name)
+
+    def set_env_attr(self, name: str, value: Any) -> None:
+        setattr(self.env, name, value)
+
+    def call_env_method(self, name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        return getattr(self.env, name)(*args, **kwargs)
+
+    def is_wrapped(self, wrapper_class: type) -> bool:
+        """Whether a wrapper of this class is anywhere in the env's chain of ``.env`` attributes."""
+        env: Any = self.env
+        while env is not None:
+            if isinstance(env, wrapper_class):
+                return True
+            env = getattr(env, "env", None)
+        return False
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,0 +1,114 @@
+"""One shared slot space for agents whose spaces may differ: padding, agent indicator, action masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+
+
+@dataclass
+class SlotSpaces:
+    """The observation and action space every slot shares, and how each agent's data maps onto it.
+
+    :param observation_space: the common observation space of a slot
+    :param action_space: the common action space of a slot
+    :param obs_dims: per agent, the length of its own (unpadded) flat observation, or None when
+        observations are used as they are
+    :param action_ns: per agent, its number of Discrete actions (None for other action spaces)
+    :param agent_indicator: whether a one-hot agent id is appended to observations
+    """
+
+    observation_space: spaces.Space
+    action_space: spaces.Space
+    obs_dims: list[int] | None
+    action_ns: list[int] | None
+    agent_indicator: bool
+
+    @property
+    def discrete(self) -> bool:
+        return isinstance(self.action_space, spaces.Discrete)
+
+    @property
+    def n_actions(self) -> int:
+        assert isinstance(self.action_space, spaces.Discrete)
+        return int(self.action_space.n)
+
+    def write_obs(self, out: np.ndarray, agent_idx: int, obs: np.ndarray) -> None:
+        """Write one agent's raw observation into its slot row ``out`` (padding and indicator)."""
+        if self.obs_dims is None:
+            out[...] = obs
+            return
+        dim = self.obs_dims[agent_idx]
+        out[:dim] = obs
+        out[dim:] = 0
+        if self.agent_indicator:
+            out[len(out) - len(self.obs_dims) + agent_idx] = 1
+
+    def legal_mask(self, agent_idx: int, env_mask: np.ndarray | None) -> np.ndarray:
+        """The slot's mask over the common Discrete space: the agent's own actions, further
+        restricted by the env's mask where it gives one."""
+        assert self.action_ns is not None
+        mask = np.zeros(self.n_actions, dtype=bool)
+        n = self.action_ns[agent_idx]
+        mask[:n] = True if env_mask is None else np.asarray(env_mask[:n], dtype=bool)
+        return mask
+
+
+def _raw_obs_space(space: spaces.Space) -> spaces.Space:
+    """PettingZoo's masked observation dicts carry the observation under ``"observation"``."""
+    if isinstance(space, spaces.Dict) and "observation" in space.spaces and "action_mask" in space.spaces:
+        return space["observation"]
+    return space
+
+
+def build_slot_spaces(
+    agents: list[str],
+    observation_spaces: list[spaces.Space],
+    action_spaces: list[spaces.Space],
+    agent_indicator: bool = False,
+) -> SlotSpaces:
+    """Find one space every agent fits in, or say why there is none.
+
+    Flat Box observations of different lengths are zero-padded to the longest; Discrete action
+    spaces of different sizes are padded to the largest, and the padded actions are masked out.
+    """
+    obs_spaces = [_raw_obs_space(s) for s in observation_spaces]
+    first = obs_spaces[0]
+    same_obs = all(s == first for s in obs_spaces)
+    if agent_indicator or not same_obs:
+        if not all(isinstance(s, spaces.Box) and len(s.shape) == 1 for s in obs_spaces):
+            what = "an agent indicator" if agent_indicator else "padding"
+            raise ValueError(
+                f"Cannot apply {what} to observation spaces {dict(zip(agents, obs_spaces))}: only flat "
+                "(1-D) Box observations can be padded or extended. Give every agent the same observation "
+                "space (for images, e.g. supersuit.resize_v1 / color_reduction_v0) or flatten them."
+            )
+        dims = [int(s.shape[0]) for s in obs_spaces]
+        size = max(dims) + (len(agents) if agent_indicator else 0)
+        low = np.zeros(size, dtype=np.float64)
+        high = np.zeros(size, dtype=np.float64)
+        for s, d in zip(obs_spaces, dims):
+            low[:d] = np.minimum(low[:d], s.low)
+            high[:d] = np.maximum(high[:d], s.high)
+        if agent_indicator:
+            high[-len(agents) :] = 1
+        dtype = np.result_type(*(s.dtype for s in obs_spaces))
+        observation_space: spaces.Space = spaces.Box(low.astype(dtype), high.astype(dtype), dtype=dtype)
+        obs_dims: list[int] | None = dims
+    else:
+        observation_space, obs_dims = first, None
+
+    act_first = action_spaces[0]
+    if all(isinstance(s, spaces.Discrete) for s in action_spaces):
+        if any(int(s.start) != 0 for s in action_spaces):  # type: ignore[attr-defined]
+            raise ValueError("Discrete action spaces with a non-zero start are not supported.")
+        ns = [int(s.n) for s in action_spaces]  # type: ignore[attr-defined]
+        return SlotSpaces(observation_space, spaces.Discrete(max(ns)), obs_dims, ns, agent_indicator)
+    if not all(s == act_first for s in action_spaces):
+        raise ValueError(
+            f"Cannot pad action spaces {dict(zip(agents, action_spaces))}: only Discrete action spaces of "
+            "different sizes can be padded (with action masks). Give every agent the same action space."
+        )
+    return SlotSpaces(observation_space, act_first, obs_dims, None, agent_indicator)

@@ -1,0 +1,376 @@
+"""MADQN: Double DQN with prioritized replay, dueling heads and action masks, for parameter-sharing
+multi-agent VecEnvs (and any SB3 VecEnv with a Discrete action space)."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import warnings
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.noise import ActionNoise
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import LinearSchedule
+from stable_baselines3.common.vec_env import VecEnv
+from torch.nn import functional as F
+
+from sb3_marl.buffers import PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
+from sb3_marl.madqn.policies import CnnPolicy, MADQNPolicy, MlpPolicy, MultiInputPolicy, masked_argmax
+
+SelfMADQN = TypeVar("SelfMADQN", bound="MADQN")
+
+# Buffer arguments MADQN sets from its own parameters.
+_OWN_BUFFER_KWARGS = {
+    "alpha": "prioritized_replay_alpha",
+    "n_steps": "n_steps",
+    "gamma": "gamma",
+    "action_mask_dim": "the env (from its action masks)",
+}
+
+
+class MADQN(DQN):
+    """
+    Multi-agent Deep Q-Network: SB3's DQN with Double Q-learning, prioritized experience replay,
+    an optional dueling head and action masks.
+
+    Papers: Double DQN, van Hasselt et al. 2016, https://arxiv.org/abs/1509.06461;
+    prioritized experience replay (PER), Schaul et al. 2016, https://arxiv.org/abs/1511.05952;
+    dueling networks, Wang et al. 2016, https://arxiv.org/abs/1511.06581.
+
+    On a multi-agent VecEnv with parameter sharing (one slot per agent), transitions whose info says
+    ``inactive`` are stored with priority 0 and never learned from. When the env exposes
+    ``action_masks()``, exploration and greedy actions pick legal actions only, and the target's greedy
+    next action is taken over the legal actions given by ``info["action_mask"]``. On any other SB3 VecEnv
+    this is Double DQN with PER. Epsilon-greedy exploration draws its coin per slot.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str); its action space
+        must be Discrete
+    :param learning_rate: The learning rate, it can be a function of the current progress remaining
+        (from 1 to 0)
+    :param buffer_size: size of the replay buffer
+    :param learning_starts: how many steps of the model to collect transitions for before learning starts
+    :param batch_size: Minibatch size for each gradient update
+    :param tau: the soft update coefficient ("Polyak update", between 0 and 1) default 1 for hard update
+    :param gamma: the discount factor
+    :param train_freq: Update the model every ``train_freq`` steps. Alternatively pass a tuple of
+        frequency and unit like ``(5, "step")`` or ``(2, "episode")``.
+    :param gradient_steps: How many gradient steps to do after each rollout (see ``train_freq``).
+        Set to ``-1`` means to do as many gradient steps as steps done in the environment during the rollout.
+    :param replay_buffer_class: ``None`` (``PrioritizedReplayBuffer``) or a subclass of
+        ``PrioritizedReplayBuffer``
+    :param replay_buffer_kwargs: Keyword arguments to pass to the replay buffer on creation, besides
+        ``alpha``, ``n_steps``, ``gamma`` and ``action_mask_dim``, which MADQN sets
+    :param optimize_memory_usage: not supported by the prioritized buffer (it raises)
+    :param n_steps: n-step returns, computed by the replay buffer
+    :param double_q: whether the greedy next action comes from the online network (Double DQN)
+        instead of the target network
+    :param prioritized_replay: whether to sample in proportion to priorities; ``False`` samples uniformly
+        (the buffer is then used with ``alpha = 0``, still leaving inactive transitions out)
+    :param prioritized_replay_alpha: how much prioritization is used (0: uniform), must be >= 0
+    :param prioritized_replay_beta0: initial importance-sampling exponent, in (0, 1]
+    :param prioritized_replay_beta_iters: number of timesteps over which beta is annealed linearly from
+        ``prioritized_replay_beta0`` to 1; ``None`` anneals over the whole ``learn()`` call
+    :param prioritized_replay_eps: added to ``|TD error|`` to give new priorities, must be > 0
+    :param target_update_interval: update the target network every ``target_update_interval``
+        environment steps.
+    :param exploration_fraction: fraction of entire training period over which the exploration rate is reduced
+    :param exploration_initial_eps: initial value of random action probability
+    :param exploration_final_eps: final value of random action probability
+    :param max_grad_norm: The maximum value for the gradient clipping
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to
+        average the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation, e.g.
+        ``dict(dueling=True, net_arch=[256, 256])``
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages, 2 for debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    policy: MADQNPolicy
+    replay_buffer: PrioritizedReplayBuffer | None  # type: ignore[assignment]
+    action_space: spaces.Discrete
+    beta_schedule: Schedule
+
+    def __init__(
+        self,
+        policy: str | type[MADQNPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 100,
+        batch_size: int = 32,
+        tau: float = 1.0,
+        gamma: float = 0.99,
+        train_freq: int | tuple[int, str] = 4,
+        gradient_steps: int = 1,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        optimize_memory_usage: bool = False,
+        n_steps: int = 1,
+        double_q: bool = True,
+        prioritized_replay: bool = True,
+        prioritized_replay_alpha: float = 0.6,
+        prioritized_replay_beta0: float = 0.4,
+        prioritized_replay_beta_iters: int | None = None,
+        prioritized_replay_eps: float = 1e-6,
+        target_update_interval: int = 10_000,
+        exploration_fraction: float = 0.1,
+        exploration_initial_eps: float = 1.0,
+        exploration_final_eps: float = 0.05,
+        max_grad_norm: float = 10,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if prioritized_replay_alpha < 0:
+            raise ValueError(f"prioritized_replay_alpha must be >= 0 (0 is uniform), got {prioritized_replay_alpha}")
+        if not 0 < prioritized_replay_beta0 <= 1:
+            raise ValueError(f"prioritized_replay_beta0 must be in (0, 1], got {prioritized_replay_beta0}")
+        if prioritized_replay_eps <= 0:
+            raise ValueError(
+                f"prioritized_replay_eps must be > 0 (it keeps every priority positive), got {prioritized_replay_eps}"
+            )
+        if replay_buffer_class is not None and not (
+            isinstance(replay_buffer_class, type) and issubclass(replay_buffer_class, PrioritizedReplayBuffer)
+        ):
+            raise ValueError(
+                f"MADQN needs a PrioritizedReplayBuffer, got replay_buffer_class={replay_buffer_class}. "
+                "Leave it None, or pass a subclass of sb3_marl.buffers.PrioritizedReplayBuffer "
+                "(prioritized_replay=False gives uniform sampling)."
+            )
+        for key, owner in _OWN_BUFFER_KWARGS.items():
+            if key in (replay_buffer_kwargs or {}):
+                raise ValueError(f"replay_buffer_kwargs must not set {key!r}: MADQN sets it from {owner}.")
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=learning_starts,
+            batch_size=batch_size,
+            tau=tau,
+            gamma=gamma,
+            train_freq=train_freq,
+            gradient_steps=gradient_steps,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            optimize_memory_usage=optimize_memory_usage,
+            n_steps=n_steps,
+            target_update_interval=target_update_interval,
+            exploration_fraction=exploration_fraction,
+            exploration_initial_eps=exploration_initial_eps,
+            exploration_final_eps=exploration_final_eps,
+            max_grad_norm=max_grad_norm,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=False,
+        )
+        self.double_q = double_q
+        self.prioritized_replay = prioritized_replay
+        self.prioritized_replay_alpha = prioritized_replay_alpha
+        self.prioritized_replay_beta0 = prioritized_replay_beta0
+        self.prioritized_replay_beta_iters = prioritized_replay_beta_iters
+        self.prioritized_replay_eps = prioritized_replay_eps
+        # Importance-sampling exponent, annealed in `_on_step()`
+        self.beta = prioritized_replay_beta0
+        # Whether the env gives action masks, found at each `learn()`
+        self._env_has_masks = False
+
+        if _init_setup_model:
+            self._setup_model()
+
+    @staticmethod
+    def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
+        if not isinstance(env.action_space, spaces.Discrete):
+            raise ValueError(
+                f"MADQN needs a Discrete action space, but the env has {env.action_space}. For continuous "
+                "actions use PPO or SAC, or discretize the actions (e.g. with a gymnasium ActionWrapper)."
+            )
+        return DQN._wrap_env(env, verbose, monitor_wrapper)
+
+    def _setup_model(self) -> None:
+        if self.replay_buffer_class is None:
+            self.replay_buffer_class = PrioritizedReplayBuffer
+        self.replay_buffer_kwargs = {
+            **self.replay_buffer_kwargs,
+            "alpha": self.prioritized_replay_alpha if self.prioritized_replay else 0.0,
+            "n_steps": self.n_steps,
+            "gamma": self.gamma,
+            "action_mask_dim": int(self.action_space.n),
+        }
+        with warnings.catch_warnings():
+            # SB3 warns that `n_steps` is ignored with a custom buffer class; ours takes it (above).
+            warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored")
+            super()._setup_model()
+
+    def _setup_learn(
+        self,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        reset_num_timesteps: bool = True,
+        tb_log_name: str = "run",
+        progress_bar: bool = False,
+    ) -> tuple[int, BaseCallback]:
+        total_timesteps, callback = super()._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        assert self.env is not None
+        self._env_has_masks = is_masking_supported(self.env) or callable(getattr(self.env, "action_masks", None))
+        iters = self.prioritized_replay_beta_iters
+        end_fraction = 1.0 if iters is None else min(iters / total_timesteps, 1.0)
+        self.beta_schedule = LinearSchedule(self.prioritized_replay_beta0, 1.0, end_fraction)
+        return total_timesteps, callback
+
+    def _on_step(self) -> None:
+        super()._on_step()
+        self.beta = self.beta_schedule(self._current_progress_remaining)
+
+    def _compute_target(self, samples: PrioritizedReplayBufferSamples) -> th.Tensor:
+        """The (n-step) TD target ``r + (1 - done) * gamma^k * Q_target(s', a*)``, where the greedy
+        next action ``a*`` over the legal next actions comes from the online network with
+        ``double_q`` and from the target network otherwise.
+
+        :param samples: a batch from the replay buffer
+        :return: the targets, shape ``(batch, 1)``
+        """
+        with th.no_grad():
+            next_q_values = self.q_net_target(samples.next_observations)
+            greedy_q_values = self.q_net(samples.next_observations) if self.double_q else next_q_values
+            next_actions = masked_argmax(greedy_q_values, samples.next_action_masks)
+            next_q = next_q_values.gather(1, next_actions.reshape(-1, 1))
+            return samples.rewards + (1 - samples.dones) * samples.discounts * next_q
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        assert self.replay_buffer is not None
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+
+        losses, td_errors, priorities, weights = [], [], [], []
+        for _ in range(gradient_steps):
+            samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env, beta=self.beta)
+            target_q_values = self._compute_target(samples)
+            current_q_values = self.q_net(samples.observations).gather(1, samples.actions.long())
+            # Importance-sampling weights correct the bias of prioritized sampling, per sample
+            is_weights = samples.weights.reshape(-1, 1)
+            loss = (is_weights * F.smooth_l1_loss(current_q_values, target_q_values, reduction="none")).mean()
+
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+
+            td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().flatten()
+            new_priorities = td_error + self.prioritized_replay_eps
+            self.replay_buffer.update_priorities(samples.indices, new_priorities)
+
+            losses.append(loss.item())
+            td_errors.append(td_error)
+            priorities.append(new_priorities)
+            weights.append(is_weights.mean().item())
+
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", np.mean(losses))
+        self.logger.record("train/td_error_mean", np.mean(np.concatenate(td_errors)))
+        self.logger.record("train/beta", self.beta)
+        self.logger.record("train/priority_mean", np.mean(np.concatenate(priorities)))
+        self.logger.record("train/priority_max", np.max(np.concatenate(priorities)))
+        self.logger.record("train/is_weight_mean", np.mean(weights))
+
+    def _random_actions(self, shape: tuple[int, ...], action_masks: np.ndarray | None) -> np.ndarray:
+        """Uniformly random actions, among the legal ones when masks are given."""
+        n_actions = int(self.action_space.n)
+        scores = np.random.rand(*shape, n_actions)
+        if action_masks is not None:
+            scores = np.where(np.reshape(action_masks, (*shape, n_actions)), scores, -1.0)
+        return scores.argmax(axis=-1)
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """
+        Epsilon-greedy actions (greedy when ``deterministic``), legal ones only when masks are given.
+
+        :param observation: the input observation (a single one or a batch)
+        :param state: The last states (unused, no recurrent policy), returned as it is
+        :param episode_start: The last episode starts (unused)
+        :param deterministic: Whether to take the greedy actions (no exploration)
+        :param action_masks: bool array ``(n_actions,)`` or ``(batch, n_actions)``, True where legal
+        :return: the model's actions and ``state``
+        """
+        actions, state = self.policy.predict(observation, state, episode_start, deterministic, action_masks)
+        if not deterministic and self.exploration_rate > 0:
+            explore = np.random.rand(*actions.shape) < self.exploration_rate
+            actions = np.where(explore, self._random_actions(actions.shape, action_masks), actions)
+        return actions, state
+
+    def _sample_action(
+        self,
+        learning_starts: int,
+        action_noise: ActionNoise | None = None,
+        n_envs: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        masks = get_action_masks(self.env) if self._env_has_masks else None  # type: ignore[arg-type]
+        if self.num_timesteps < learning_starts:
+            actions = self._random_actions((n_envs,), masks)
+        else:
+            assert self._last_obs is not None, "self._last_obs was not set"
+            actions, _ = self.predict(self._last_obs, deterministic=False, action_masks=masks)
+        return actions, actions
+
+    def learn(
+        self: SelfMADQN,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 4,
+        tb_log_name: str = "MADQN",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMADQN:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+    def load_replay_buffer(
+        self,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        truncate_last_traj: bool = True,
+    ) -> None:
+        super().load_replay_buffer(path, truncate_last_traj)
+        if not isinstance(self.replay_buffer, PrioritizedReplayBuffer):
+            raise TypeError(f"MADQN needs a PrioritizedReplayBuffer, {path} holds a {type(self.replay_buffer)}.")
