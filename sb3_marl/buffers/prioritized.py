@@ -54,8 +54,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     :param alpha: Prioritization exponent (0: uniform, 1: fully proportional)
     :param n_steps: Number of steps of the returns (1: one-step TD targets)
     :param gamma: Discount factor of the n-step returns
-    :param action_mask_dim: When set, store ``info["action_mask"]`` (the legal actions of the next
-        observation, all legal when absent) and return it as ``next_action_masks``
+    :param action_mask_dim: When set, store the legal actions of each next observation and return
+        them as ``next_action_masks``: ``info["action_mask"]``, or ``info["terminal_action_mask"]``
+        for a done slot whose info has a ``terminal_observation``; all legal when absent
     """
 
     def __init__(
@@ -126,8 +127,12 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             masks = self.next_action_masks[self.pos]
             masks[:] = True
             for env_idx, info in enumerate(infos):
-                if info.get("action_mask") is not None:
-                    masks[env_idx] = info["action_mask"]
+                mask = info.get("action_mask")
+                if done[env_idx] and "terminal_observation" in info:
+                    # After an auto-reset "action_mask" is for the reset observation, not next_obs.
+                    mask = info.get("terminal_action_mask", mask)
+                if mask is not None:
+                    masks[env_idx] = mask
         super().add(obs, next_obs, action, reward, done, infos)
         active = np.array([not info.get("inactive", False) for info in infos])
         # Explicit zeros: 0 ** 0 would be 1 with alpha=0.
@@ -170,14 +175,18 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         priorities = np.asarray(priorities, dtype=np.float64).ravel()
         if indices.shape != priorities.shape:
             raise ValueError(f"Got {indices.size} indices but {priorities.size} priorities")
-        if not np.all(np.isfinite(priorities) & (priorities > 0)):
+        if indices.size == 0:
+            return
+        if not (priorities.min() > 0 and np.isfinite(priorities.max())):
             raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
-        if np.any((indices < 0) | (indices >= self.n_leaves)):
+        if indices.min() < 0 or indices.max() >= self.n_leaves:
             raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
         keep = self._sum_tree[indices] > 0
-        if keep.any():
-            self._set_priorities(indices[keep], priorities[keep] ** self.alpha)
-            self.max_priority = max(self.max_priority, float(priorities[keep].max()))
+        if not keep.all():
+            indices, priorities = indices[keep], priorities[keep]
+        if indices.size > 0:
+            self._set_priorities(indices, priorities**self.alpha)
+            self.max_priority = max(self.max_priority, float(priorities.max()))
 
     def priorities(self, indices: np.ndarray) -> np.ndarray:
         """Stored ``priority ** alpha`` of the given leaves (0 for inactive or empty ones)."""
@@ -188,6 +197,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._sum_tree.reset()
         self._min_tree.reset()
         self.max_priority = 1.0
+
+    def _tensor(self, array: np.ndarray) -> th.Tensor:
+        # Every array passed here is a fresh gather, so sharing its memory is safe.
+        return self.to_torch(array, copy=False)
 
     def _set_priorities(self, leaves: np.ndarray, values: np.ndarray) -> None:
         self._sum_tree.update(leaves, values)
@@ -204,6 +217,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         :return: returns ``[batch, 1]``, discounts ``gamma ** k`` ``[batch, 1]``, and the row of the
             last transition used (whose next observation and done flag close the sequence)
         """
+        if self.n_steps == 1:
+            rewards = self._normalize_reward(self.rewards[rows, cols].reshape(-1, 1), env)
+            return rewards, np.full((len(rows), 1), self.gamma, dtype=np.float32), rows
         steps = np.arange(self.n_steps)
         seq_rows = (rows[:, None] + steps) % self.buffer_size
         seq_cols = cols[:, None]
@@ -230,15 +246,15 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         dones = self.dones[last_rows, cols] * (1.0 - self.timeouts[last_rows, cols])
         next_masks = None
         if self.next_action_masks is not None:
-            next_masks = self.to_torch(self.next_action_masks[last_rows, cols])
+            next_masks = self._tensor(self.next_action_masks[last_rows, cols])
         return PrioritizedReplayBufferSamples(
-            observations=self.to_torch(obs),  # type: ignore[arg-type]
-            actions=self.to_torch(self.actions[rows, cols]),
-            next_observations=self.to_torch(next_obs),  # type: ignore[arg-type]
-            dones=self.to_torch(dones.reshape(-1, 1)),
-            rewards=self.to_torch(returns),
-            discounts=self.to_torch(discounts),
-            weights=self.to_torch(weights.astype(np.float32).reshape(-1, 1)),
+            observations=self._tensor(obs),  # type: ignore[arg-type]
+            actions=self._tensor(self.actions[rows, cols]),
+            next_observations=self._tensor(next_obs),  # type: ignore[arg-type]
+            dones=self._tensor(dones.reshape(-1, 1)),
+            rewards=self._tensor(returns),
+            discounts=self._tensor(discounts),
+            weights=self._tensor(weights.astype(np.float32).reshape(-1, 1)),
             indices=leaves,
             next_action_masks=next_masks,
         )

@@ -23,6 +23,7 @@ class SegmentTree:
         self.capacity = 1 << (capacity - 1).bit_length()
         self.depth = self.capacity.bit_length() - 1
         self._tree = np.full(2 * self.capacity, self._neutral, dtype=np.float64)
+        self._levels = np.arange(1, self.depth + 1)[:, None]
 
     def __getitem__(self, indices: np.ndarray) -> np.ndarray:
         """Leaf values at ``indices``."""
@@ -34,21 +35,23 @@ class SegmentTree:
         When an index repeats, the last write wins.
         """
         indices = np.asarray(indices, dtype=np.int64).ravel()
-        values = np.broadcast_to(np.asarray(values, dtype=np.float64).ravel(), indices.shape)
         if indices.size == 0:
             return
-        if np.any((indices < 0) | (indices >= self.capacity)):
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if values.shape != indices.shape:
+            raise ValueError(f"got {indices.size} indices but {values.size} values")
+        # Sorted unique leaves; the first occurrence in the reversed batch is the last write.
+        leaves, first = np.unique(indices[::-1], return_index=True)
+        if leaves[0] < 0 or leaves[-1] >= self.capacity:
             raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
-        # First occurrence in the reversed batch = last write in the original order.
-        nodes, first = np.unique(indices[::-1], return_index=True)
-        nodes = nodes + self.capacity
-        self._tree[nodes] = values[::-1][first]
-        # One level at a time; a parent listed twice gets the same value twice, which is harmless
-        # and cheaper than deduplicating each level again.
-        for _ in range(self.depth):
-            nodes >>= 1
-            left = nodes << 1
-            self._tree[nodes] = self._reduce(self._tree[left], self._tree[left + 1])
+        tree = self._tree
+        tree[leaves + self.capacity] = values[::-1][first]
+        # Ancestors of every leaf, one row per level from the bottom up. A parent listed twice gets
+        # the same value twice, which is harmless and cheaper than deduplicating each level.
+        parents = (leaves + self.capacity) >> self._levels
+        lefts = parents << 1
+        for parent, left, right in zip(parents, lefts, lefts + 1, strict=True):
+            tree[parent] = self._reduce(tree[left], tree[right])
 
     def reset(self) -> None:
         """Set every leaf back to the neutral value."""
@@ -78,22 +81,33 @@ class SumTree(SegmentTree):
         For each prefix ``p`` in ``[0, total())`` find the leaf ``i`` with
         ``sum(leaves[:i]) <= p < sum(leaves[:i + 1])``, descending one level at a time for the batch.
 
-        Never enters a subtree whose sum is 0, so a leaf of value 0 is never returned while
-        ``total() > 0``, even when rounding pushes ``p`` past the right edge.
+        A leaf of value 0 is never returned while ``total() > 0``, even when rounding (or a prefix
+        at or past ``total()``) would lead the descent into an empty subtree.
 
         :param prefixes: Prefix sums, any shape.
         :return: Leaf indices, same shape as ``prefixes``.
         """
         prefixes = np.asarray(prefixes, dtype=np.float64)
-        remaining = prefixes.ravel().copy()
+        flat = prefixes.ravel()
+        nodes = self._descend(flat, avoid_empty=False)
+        # Rare: rounding led into an empty subtree; descend again, never entering one.
+        empty = self._tree[nodes] <= 0.0
+        if empty.any():
+            nodes[empty] = self._descend(flat[empty], avoid_empty=True)
+        return (nodes - self.capacity).reshape(prefixes.shape)
+
+    def _descend(self, prefixes: np.ndarray, avoid_empty: bool) -> np.ndarray:
+        remaining = prefixes.copy()
         nodes = np.ones(remaining.shape, dtype=np.int64)
         for _ in range(self.depth):
             left = nodes << 1
             left_sum = self._tree[left]
-            go_right = (remaining >= left_sum) & (self._tree[left + 1] > 0.0)
+            go_right = remaining >= left_sum
+            if avoid_empty:
+                go_right &= self._tree[left + 1] > 0.0
             remaining -= left_sum * go_right
             nodes = left + go_right
-        return (nodes - self.capacity).reshape(prefixes.shape)
+        return nodes
 
 
 class MinTree(SegmentTree):

@@ -1,0 +1,405 @@
+"""Tests of the replay storage room: segment trees and the prioritized replay buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
+from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
+
+from sb3_marl.buffers import MinTree, PrioritizedReplayBuffer, SumTree
+
+OBS_SPACE = spaces.Box(-np.inf, np.inf, (2,), np.float32)
+ACTION_SPACE = spaces.Discrete(3)
+
+
+def make_buffer(buffer_size: int = 8, n_envs: int = 1, **kwargs) -> PrioritizedReplayBuffer:
+    return PrioritizedReplayBuffer(
+        buffer_size, OBS_SPACE, ACTION_SPACE, device="cpu", n_envs=n_envs, **kwargs
+    )
+
+
+def add_step(
+    buffer: ReplayBuffer,
+    t: int,
+    n_envs: int,
+    dones: np.ndarray | None = None,
+    infos: list[dict] | None = None,
+    rewards: np.ndarray | None = None,
+) -> None:
+    """Add step ``t``: obs ``[t, env]``, next obs ``[t + 0.5, env]``, action ``t % 3``."""
+    envs = np.arange(n_envs, dtype=np.float32)
+    obs = np.stack([np.full(n_envs, t, dtype=np.float32), envs], axis=1)
+    next_obs = obs + np.array([0.5, 0.0], dtype=np.float32)
+    reward = np.full(n_envs, float(t)) if rewards is None else rewards
+    done = np.zeros(n_envs) if dones is None else dones
+    buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)])
+
+
+def naive_tree(leaves: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+    """The whole tree array, rebuilt from its leaves one level at a time."""
+    tree = np.zeros(2 * len(leaves))
+    tree[len(leaves) :] = leaves
+    for node in range(len(leaves) - 1, 0, -1):
+        tree[node] = reduce(tree[2 * node], tree[2 * node + 1])
+    return tree
+
+
+# ---- segment trees -----------------------------------------------------------------------------
+
+
+def test_tree_sum_and_min_after_updates():
+    sums, mins = SumTree(5), MinTree(5)
+    assert sums.capacity == 8 and sums.depth == 3
+    assert sums.total() == 0.0 and mins.min() == np.inf
+    for tree in (sums, mins):
+        tree.update(np.arange(5), np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert sums.total() == 15.0 and mins.min() == 1.0
+    # Internal nodes by hand: [1+2, 3+4, 5+0, 0+0] then [3+7, 5+0] then 15.
+    np.testing.assert_array_equal(sums._tree[1:8], [15, 10, 5, 3, 7, 5, 0])
+    np.testing.assert_array_equal(mins._tree[1:8], [1, 1, 5, 1, 3, 5, np.inf])
+    # Repeated index: the last write wins, and the ancestors follow it.
+    for tree in (sums, mins):
+        tree.update(np.array([0, 3, 0]), np.array([9.0, 0.5, 6.0]))
+    np.testing.assert_array_equal(sums[np.arange(5)], [6, 2, 3, 0.5, 5])
+    assert sums.total() == 16.5 and mins.min() == 0.5
+    np.testing.assert_array_equal(sums._tree[1:4], [16.5, 11.5, 5])
+
+
+def test_tree_capacity_one():
+    tree = SumTree(1)
+    tree.update(np.array([0]), np.array([2.5]))
+    assert tree.total() == 2.5
+    np.testing.assert_array_equal(tree.find_prefixsum(np.array([0.0, 2.4])), [0, 0])
+
+
+def test_find_prefixsum_on_hand_made_tree():
+    tree = SumTree(4)
+    tree.update(np.arange(4), np.array([1.0, 0.0, 2.0, 3.0]))
+    prefixes = np.array([0.0, 0.99, 1.0, 2.5, 2.999, 3.0, 5.99])
+    np.testing.assert_array_equal(tree.find_prefixsum(prefixes), [0, 0, 2, 2, 2, 3, 3])
+    # Shape is kept.
+    assert tree.find_prefixsum(prefixes.reshape(7, 1)).shape == (7, 1)
+
+
+def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
+    tree = SumTree(4)
+    tree.update(np.arange(4), np.array([1.0, 2.0, 0.0, 0.0]))
+    # At or past the total (what rounding can produce) the descent must stay on written leaves.
+    np.testing.assert_array_equal(
+        tree.find_prefixsum(np.array([3.0, 10.0, np.nextafter(3.0, 4.0)])), [1, 1, 1]
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.integers(1, 40),
+    batches=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 39), st.sampled_from([0.0, 0.25, 1.0, 3.5, 1e-3, 7.0])), max_size=12
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_trees_match_naive_recomputation(capacity, batches):
+    sums, mins = SumTree(capacity), MinTree(capacity)
+    leaves_sum = np.zeros(sums.capacity)
+    leaves_min = np.full(mins.capacity, np.inf)
+    for batch in batches:
+        indices = np.array([i % capacity for i, _ in batch], dtype=np.int64)
+        values = np.array([v for _, v in batch])
+        sums.update(indices, values)
+        mins.update(indices, values)
+        for i, v in zip(indices, values, strict=True):  # sequential writes: the last one wins
+            leaves_sum[i] = v
+            leaves_min[i] = v
+        np.testing.assert_allclose(sums._tree[1:], naive_tree(leaves_sum, np.add)[1:], rtol=1e-12)
+        np.testing.assert_array_equal(mins._tree[1:], naive_tree(leaves_min, np.minimum)[1:])
+        assert sums.total() == pytest.approx(leaves_sum.sum(), rel=1e-12)
+        assert mins.min() == leaves_min.min()
+        if sums.total() > 0:
+            found = sums.find_prefixsum(np.linspace(0.0, sums.total(), 17))
+            assert np.all(leaves_sum[found] > 0)
+
+
+# ---- prioritized buffer ------------------------------------------------------------------------
+
+
+def test_sampling_frequencies_match_priorities():
+    alpha = 0.6
+    buffer = make_buffer(buffer_size=10, alpha=alpha)
+    for t in range(10):
+        add_step(buffer, t, 1)
+    priorities = np.arange(1.0, 11.0)
+    buffer.update_priorities(np.arange(10), priorities)
+    expected = priorities**alpha / (priorities**alpha).sum()
+    np.random.seed(0)
+    draws = np.concatenate([buffer.sample(1000).indices for _ in range(200)])  # 200k draws
+    frequencies = np.bincount(draws, minlength=10) / len(draws)
+    # Binomial standard deviation is below 1e-3 here; stratification only lowers it.
+    assert np.abs(frequencies - expected).max() < 4e-3
+
+
+def test_importance_weights_closed_form():
+    alpha, beta = 0.5, 0.4
+    buffer = make_buffer(buffer_size=5, alpha=alpha)
+    for t in range(5):
+        add_step(buffer, t, 1, infos=[{"inactive": t == 4}])
+    priorities = np.array([2.0, 3.0, 4.0, 0.05])
+    buffer.update_priorities(np.arange(4), priorities)
+    probabilities = priorities**alpha / (priorities**alpha).sum()
+    n = 4  # the inactive transition is not counted
+    raw = (n * probabilities) ** -beta
+    expected = raw / raw.max()  # the maximum is over all stored transitions, not over the batch
+    np.random.seed(1)
+    seen = set()
+    for _ in range(40):
+        samples = buffer.sample(4, beta=beta)
+        assert samples.weights.shape == (4, 1)
+        np.testing.assert_allclose(samples.weights.numpy()[:, 0], expected[samples.indices], rtol=1e-6)
+        seen.add(3 in samples.indices)
+    assert seen == {True, False}  # some batches miss the transition of largest weight
+
+
+def test_update_priorities_lands_on_the_right_leaves():
+    alpha = 0.7
+    n_envs = 3
+    buffer = make_buffer(buffer_size=12, n_envs=n_envs, alpha=alpha)
+    for t in range(4):
+        add_step(buffer, t, n_envs)
+    np.testing.assert_array_equal(buffer.priorities(np.arange(12)), np.ones(12))
+    buffer.update_priorities(np.array([5, 7]), np.array([2.0, 3.0]))
+    expected = np.ones(12)
+    expected[[5, 7]] = [2.0**alpha, 3.0**alpha]
+    np.testing.assert_allclose(buffer.priorities(np.arange(12)), expected)
+    assert buffer.max_priority == 3.0
+    # Leaf 5 is row 1, env 2; leaf 7 is row 2, env 1.
+    batch = buffer._samples_at(np.array([5, 7]), np.ones(2))
+    np.testing.assert_array_equal(batch.observations.numpy(), [[1.0, 2.0], [2.0, 1.0]])
+    # New transitions (overwriting row 0) get the largest priority so far.
+    add_step(buffer, 4, n_envs)
+    np.testing.assert_allclose(buffer.priorities(np.arange(3)), [3.0**alpha] * 3)
+
+
+def test_inactive_slots_are_never_sampled_nor_revived():
+    n_envs = 4
+    for alpha in (0.6, 0.0):
+        buffer = make_buffer(buffer_size=40, n_envs=n_envs, alpha=alpha)
+        for t in range(13):  # wraps around once
+            add_step(buffer, t, n_envs, infos=[{"inactive": env in (1, 3)} for env in range(n_envs)])
+        np.random.seed(2)
+        samples = buffer.sample(20_000)
+        assert set(np.unique(samples.indices % n_envs)) == {0, 2}
+        # Priority 0 stays 0 even when updated (e.g. with a stale index).
+        buffer.update_priorities(np.array([1, 2]), np.array([5.0, 5.0]))
+        assert buffer.priorities(np.array([1]))[0] == 0.0
+        if alpha == 0.0:  # uniform mode
+            torch_weights = buffer.sample(256).weights
+            assert bool((torch_weights == 1.0).all())
+            np.testing.assert_array_equal(np.unique(buffer.priorities(np.arange(40))), [0.0, 1.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    alpha=st.sampled_from([0.0, 0.6, 1.0]),
+    operations=st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.lists(st.booleans(), min_size=3, max_size=3)),
+            st.tuples(
+                st.just("update"),
+                st.lists(st.tuples(st.integers(0, 14), st.floats(1e-3, 50.0)), min_size=1, max_size=6),
+            ),
+        ),
+        max_size=25,
+    ),
+)
+def test_random_adds_and_updates_keep_priorities_consistent(alpha, operations):
+    n_envs = 3
+    buffer = make_buffer(buffer_size=15, n_envs=n_envs, alpha=alpha)
+    model = np.zeros(15)  # priority ** alpha of each leaf, kept naively
+    max_priority, row = 1.0, 0
+    for t, (kind, data) in enumerate(operations):
+        if kind == "add":
+            add_step(buffer, t, n_envs, infos=[{"inactive": inactive} for inactive in data])
+            for env, inactive in enumerate(data):
+                model[row * n_envs + env] = 0.0 if inactive else max_priority**alpha
+            row = (row + 1) % 5
+        else:
+            indices = np.array([i for i, _ in data])
+            priorities = np.array([p for _, p in data])
+            buffer.update_priorities(indices, priorities)
+            for i, p in data:
+                if model[i] > 0:
+                    model[i] = p**alpha
+                    max_priority = max(max_priority, p)
+        np.testing.assert_allclose(buffer.priorities(np.arange(15)), model, rtol=1e-12)
+        assert buffer._sum_tree.total() == pytest.approx(model.sum(), rel=1e-12)
+        if (model > 0).any():
+            assert buffer._min_tree.min() == pytest.approx(model[model > 0].min(), rel=1e-12)
+        else:
+            assert buffer._min_tree.min() == np.inf
+        assert buffer.max_priority == max_priority
+
+
+def test_sample_fails_clearly_without_sampleable_transitions():
+    buffer = make_buffer()
+    with pytest.raises(RuntimeError, match="No transition to sample"):
+        buffer.sample(4)
+    add_step(buffer, 0, 1, infos=[{"inactive": True}])
+    with pytest.raises(RuntimeError, match="inactive"):
+        buffer.sample(4)
+
+
+def fill_pair(n_envs: int, n_steps: int, n_added: int, seed: int, buffer_size: int = 30):
+    """A PrioritizedReplayBuffer and an SB3 reference buffer filled with identical random data."""
+    rng = np.random.default_rng(seed)
+    ours = make_buffer(buffer_size=buffer_size, n_envs=n_envs, n_steps=n_steps, gamma=0.9)
+    if n_steps > 1:
+        ref: ReplayBuffer = NStepReplayBuffer(
+            buffer_size, OBS_SPACE, ACTION_SPACE, device="cpu", n_envs=n_envs, n_steps=n_steps, gamma=0.9
+        )
+    else:
+        ref = ReplayBuffer(buffer_size, OBS_SPACE, ACTION_SPACE, device="cpu", n_envs=n_envs)
+    for t in range(n_added):
+        dones = rng.random(n_envs) < 0.25
+        truncated = rng.random(n_envs) < 0.15  # also without done, which SB3 treats as an end too
+        infos = [{"TimeLimit.truncated": bool(tr)} for tr in truncated]
+        rewards = rng.normal(size=n_envs).astype(np.float32)
+        for buffer in (ours, ref):
+            add_step(buffer, t, n_envs, dones=dones.astype(np.float32), infos=infos, rewards=rewards)
+    return ours, ref
+
+
+@pytest.mark.parametrize(
+    ("n_steps", "n_added"),
+    [(3, 7), (3, 10), (4, 23), (5, 16), (1, 13)],
+)
+def test_n_step_matches_sb3(n_steps, n_added):
+    n_envs = 3
+    for seed in range(3):
+        ours, ref = fill_pair(n_envs, n_steps, n_added, seed)
+        rows = np.tile(np.arange(ref.size()), 4)
+        np.random.seed(seed)
+        cols = np.random.randint(0, n_envs, size=rows.shape)
+        np.random.seed(seed)
+        expected = ref._get_samples(rows)
+        got = ours._samples_at(rows * n_envs + cols, np.ones(len(rows)))
+        for field in ("observations", "actions", "next_observations", "dones", "rewards"):
+            np.testing.assert_allclose(
+                getattr(got, field).numpy(), getattr(expected, field).numpy(), rtol=1e-6, err_msg=field
+            )
+        expected_discounts = expected.discounts.numpy() if n_steps > 1 else np.full((len(rows), 1), 0.9)
+        np.testing.assert_allclose(got.discounts.numpy(), expected_discounts, rtol=1e-6)
+
+
+def test_next_action_masks_align_with_next_observations():
+    n_envs, n_actions = 2, 4
+
+    def mask_of(t: int, env: int) -> np.ndarray:
+        return np.arange(n_actions) != (t + env) % n_actions
+
+    buffer = make_buffer(buffer_size=20, n_envs=n_envs, n_steps=3, action_mask_dim=n_actions)
+    for t in range(14):
+        infos = [{"action_mask": mask_of(t, env)} if t != 5 else {} for env in range(n_envs)]
+        add_step(buffer, t, n_envs, dones=np.array([t % 4 == 3, t % 5 == 4], dtype=np.float32), infos=infos)
+    np.random.seed(3)
+    samples = buffer.sample(200)
+    masks = samples.next_action_masks.numpy()
+    assert masks.dtype == bool
+    for next_obs, mask in zip(samples.next_observations.numpy(), masks, strict=True):
+        t, env = int(next_obs[0] - 0.5), int(next_obs[1])
+        expected = np.ones(n_actions, dtype=bool) if t == 5 else mask_of(t, env)
+        np.testing.assert_array_equal(mask, expected)
+    # n-step really looked ahead for some samples.
+    assert (samples.next_observations[:, 0] - samples.observations[:, 0] > 1).any()
+    no_masks = make_buffer()
+    add_step(no_masks, 0, 1)
+    assert no_masks.sample(2).next_action_masks is None
+
+
+def test_done_slots_store_the_terminal_action_mask():
+    buffer = make_buffer(buffer_size=4, n_envs=2, action_mask_dim=2)
+    reset_mask, terminal_mask = np.array([True, False]), np.array([False, True])
+    infos = [
+        {
+            "action_mask": reset_mask,
+            "terminal_observation": np.zeros(2),
+            "terminal_action_mask": terminal_mask,
+        },
+        {"action_mask": reset_mask, "terminal_observation": np.zeros(2)},  # no terminal mask: fall back
+    ]
+    add_step(buffer, 0, 2, dones=np.array([1.0, 1.0]), infos=infos)
+    add_step(buffer, 1, 2, infos=infos)  # not done: the terminal keys are not used
+    np.testing.assert_array_equal(buffer.next_action_masks[0], [terminal_mask, reset_mask])
+    np.testing.assert_array_equal(buffer.next_action_masks[1], [reset_mask, reset_mask])
+
+
+def test_pickle_keeps_priorities(tmp_path):
+    buffer = make_buffer(buffer_size=16, n_envs=2, n_steps=2, alpha=0.5)
+    for t in range(6):
+        add_step(buffer, t, 2, infos=[{}, {"inactive": t == 2}])
+    buffer.update_priorities(np.array([0, 3, 6]), np.array([0.1, 4.0, 9.0]))
+    path = tmp_path / "buffer.pkl"
+    save_to_pkl(path, buffer)
+    loaded = load_from_pkl(path)
+    np.testing.assert_array_equal(loaded.priorities(np.arange(16)), buffer.priorities(np.arange(16)))
+    assert loaded.max_priority == buffer.max_priority == 9.0
+    assert loaded._min_tree.min() == buffer._min_tree.min()
+    np.random.seed(4)
+    first = buffer.sample(32)
+    np.random.seed(4)
+    second = loaded.sample(32)
+    np.testing.assert_array_equal(first.indices, second.indices)
+    np.testing.assert_array_equal(first.weights.numpy(), second.weights.numpy())
+
+
+def test_reset_clears_priorities():
+    buffer = make_buffer()
+    add_step(buffer, 0, 1)
+    buffer.update_priorities(np.array([0]), np.array([5.0]))
+    buffer.reset()
+    assert buffer._sum_tree.total() == 0.0 and buffer._min_tree.min() == np.inf
+    assert buffer.max_priority == 1.0 and buffer.size() == 0
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        make_buffer(alpha=-0.1)
+    with pytest.raises(ValueError, match="optimize_memory_usage=False"):
+        make_buffer(optimize_memory_usage=True, handle_timeout_termination=False)
+    with pytest.raises(ValueError, match="n_steps"):
+        make_buffer(n_steps=0)
+    with pytest.raises(ValueError, match="MlpPolicy"):
+        PrioritizedReplayBuffer(8, spaces.Dict({"a": OBS_SPACE}), ACTION_SPACE)
+    buffer = make_buffer()
+    add_step(buffer, 0, 1)
+    for bad in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="finite and > 0"):
+            buffer.update_priorities(np.array([0]), np.array([bad]))
+    with pytest.raises(ValueError, match="Indices"):
+        buffer.update_priorities(np.array([8]), np.array([1.0]))
+    with pytest.raises(ValueError, match="beta"):
+        buffer.sample(2, beta=-1.0)
+
+
+def test_works_as_dqn_replay_buffer():
+    from stable_baselines3 import DQN
+
+    model = DQN(
+        "MlpPolicy",
+        "CartPole-v1",
+        buffer_size=500,
+        learning_starts=50,
+        batch_size=16,
+        replay_buffer_class=PrioritizedReplayBuffer,
+        replay_buffer_kwargs={"alpha": 0.6, "n_steps": 3, "gamma": 0.99},
+        seed=0,
+        device="cpu",
+    )
+    model.learn(200)
+    assert isinstance(model.replay_buffer, PrioritizedReplayBuffer)
+    assert model.replay_buffer.sample(8).discounts.shape == (8, 1)
