@@ -89,15 +89,15 @@ class EnvCopy:
             )
         return a
 
-    def _result(
-        self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
-    ) -> StepResult:
+    def _result(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> StepResult:
         masks = None if self.masks is None else self.masks.copy()
         return self.obs.copy(), rewards, dones, infos, masks
 
     # -- the slot interface ---------------------------------------------------------------------
 
-    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
+    def reset(
+        self, seed: int | None = None, options: dict | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None, list[dict]]:
         """Reset the env; return slot observations, masks and per-slot reset infos."""
         self.obs[:] = 0
         self.alive[:] = False
@@ -134,22 +134,25 @@ class EnvCopy:
             rewards[k] = 0.0
         if not self.alive.any():
             _, _, reset_infos = self.reset()
-            for info, reset_info in zip(infos, reset_infos):
+            for info, reset_info in zip(infos, reset_infos, strict=True):
                 info["copy_done"] = True
                 info["reset_info"] = reset_info
         return self._result(rewards, dones, infos)
 
     def _finish(self, k: int, terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
-        """Agent ``k`` is done this step: report its real last observation, then leave."""
+        """Agent ``k`` is done this step: report its real last observation (and, with Discrete actions,
+        its legal actions there as ``terminal_action_mask``), then leave."""
         info["TimeLimit.truncated"] = truncated and not terminated
         info["terminal_observation"] = self.obs[k].copy()
+        if self.masks is not None:
+            info["terminal_action_mask"] = self.masks[k].copy()
         self._leave(k)
 
     def _step_parallel(
         self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
     ) -> None:
         env = self.env
-        acting = {agent: self._env_action(self.index[agent], actions[self.index[agent]]) for agent in env.agents}
+        acting = {a: self._env_action(self.index[a], actions[self.index[a]]) for a in env.agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
         for agent, raw in raw_obs.items():
             k = self.index[agent]
@@ -171,6 +174,7 @@ class EnvCopy:
             k = self.index[agent]
             dones[k] = True
             rewards[k] = env_rewards.get(agent, 0.0)
+            infos[k].update(env_infos.get(agent, ()))
             self._finish(k, terminations.get(agent, True), truncations.get(agent, False), infos[k])
 
     def _step_aec(
@@ -188,7 +192,7 @@ class EnvCopy:
                 if self.alive[k] and (env.terminations[agent] or env.truncations[agent]):
                     dones[k] = True
                     infos[k].update(env.infos.get(agent, ()))
-                    self._observe(k, env.observe(agent), None)
+                    self._observe(k, env.observe(agent), infos[k])
                     self._finish(k, env.terminations[agent], env.truncations[agent], infos[k])
             selected = env.agent_selection
             if not env.agents or not (env.terminations[selected] or env.truncations[selected]):
@@ -221,12 +225,16 @@ class EnvCopy:
         return getattr(self.env, name)(*args, **kwargs)
 
     def is_wrapped(self, wrapper_class: type) -> bool:
-        """Whether a wrapper of this class is anywhere in the env's chain of ``.env`` attributes."""
+        """Whether a wrapper of this class is anywhere in the env's chain of wrapped envs (``.env``, or
+        ``.aec_env`` for PettingZoo's AEC-to-parallel conversion)."""
         env: Any = self.env
-        while env is not None:
+        seen: set[int] = set()
+        while env is not None and id(env) not in seen:
             if isinstance(env, wrapper_class):
                 return True
-            env = getattr(env, "env", None)
+            seen.add(id(env))
+            inner = getattr(env, "env", None)
+            env = inner if inner is not None else getattr(env, "aec_env", None)
         return False
 
     def render(self) -> Any:

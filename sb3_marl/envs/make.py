@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
+import gymnasium as gym
 from pettingzoo.utils.env import AECEnv, ParallelEnv
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from sb3_marl.envs.monitor import MultiAgentVecMonitor
-from sb3_marl.envs.vec_env import MultiAgentVecEnv
+from sb3_marl.envs.vec_env import MultiAgentVecEnv, check_pettingzoo_env
 
 EnvSpec = str | Callable[..., ParallelEnv | AECEnv]
 
@@ -20,6 +22,17 @@ def resolve_env(env: EnvSpec) -> Callable[..., ParallelEnv | AECEnv]:
     where it has one, else its AEC ``env``) or a callable, returned as it is."""
     if callable(env):
         return env
+    if not isinstance(env, str):
+        check_pettingzoo_env(env)  # a TypeError that says what to use, unless it is a PettingZoo env
+        raise TypeError(
+            f"Got a PettingZoo env instance ({type(env).__name__}); each copy needs an env of its own: pass "
+            "its module path or a callable that returns a new env (e.g. `lambda: my_env_v1.parallel_env()`)."
+        )
+    if env in gym.envs.registry:
+        raise TypeError(
+            f"{env!r} is a Gymnasium env id, not a PettingZoo env. For a single-agent Gymnasium env use "
+            "stable_baselines3.common.env_util.make_vec_env."
+        )
     try:
         module = importlib.import_module(env)
     except ImportError as error:
@@ -31,7 +44,9 @@ def resolve_env(env: EnvSpec) -> Callable[..., ParallelEnv | AECEnv]:
     for name in ("parallel_env", "env"):
         if callable(getattr(module, name, None)):
             return getattr(module, name)
-    raise ValueError(f"Module {env!r} has neither `parallel_env` nor `env`: it is not a PettingZoo env module.")
+    raise ValueError(
+        f"Module {env!r} has neither `parallel_env` nor `env`: it is not a PettingZoo env module."
+    )
 
 
 def make_vec_env(
@@ -85,6 +100,9 @@ def make_vec_env(
     if seed is not None:
         vec_env.seed(seed)
     if monitor:
-        filename = None if monitor_dir is None else f"{monitor_dir.rstrip('/')}/monitor.csv"
+        filename = None
+        if monitor_dir is not None:
+            os.makedirs(monitor_dir, exist_ok=True)
+            filename = os.path.join(monitor_dir, "monitor.csv")
         vec_env = MultiAgentVecMonitor(vec_env, filename)
     return vec_env

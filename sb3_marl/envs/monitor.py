@@ -41,13 +41,10 @@ class MultiAgentVecMonitor(VecMonitor):
             if not infos[first].get("copy_done"):
                 continue
             returns = self._copy_returns[first : first + self.num_agents]
-            team = {
-                "r": float(returns.sum()),
-                "l": int(self._copy_lengths[c]),
-                "agent_returns": dict(zip(self.possible_agents, returns.tolist())),
-            }
-            for info in infos[first : first + self.num_agents]:
-                info["team_episode"] = team
+            agent_returns = dict(zip(self.possible_agents, returns.tolist(), strict=True))
+            team_return, length = float(returns.sum()), int(self._copy_lengths[c])
+            for info in infos[first : first + self.num_agents]:  # a dict of its own on each slot
+                info["team_episode"] = {"r": team_return, "l": length, "agent_returns": dict(agent_returns)}
             returns[:] = 0
             self._copy_lengths[c] = 0
         return obs, rewards, dones, infos

@@ -56,6 +56,9 @@ class SlotSpaces:
         return mask
 
 
+_ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
 def _raw_obs_space(space: spaces.Space) -> spaces.Space:
     """PettingZoo's masked observation dicts carry the observation under ``"observation"``."""
     if isinstance(space, spaces.Dict) and "observation" in space.spaces and "action_mask" in space.spaces:
@@ -75,26 +78,35 @@ def build_slot_spaces(
     spaces of different sizes are padded to the largest, and the padded actions are masked out.
     """
     obs_spaces = [_raw_obs_space(s) for s in observation_spaces]
+    for agent, space in zip(agents, obs_spaces, strict=True):
+        if not isinstance(space, _ARRAY_SPACES):
+            raise ValueError(
+                f"Agent {agent!r} has observation space {space}: only array spaces (Box, Discrete, "
+                "MultiDiscrete, MultiBinary) can be stacked into slots. Flatten it first (e.g. "
+                "supersuit.flatten_v0 or gymnasium.spaces.flatten)."
+            )
     first = obs_spaces[0]
     same_obs = all(s == first for s in obs_spaces)
     if agent_indicator or not same_obs:
-        if not all(isinstance(s, spaces.Box) and len(s.shape) == 1 for s in obs_spaces):
+        boxes = [s for s in obs_spaces if isinstance(s, spaces.Box) and len(s.shape) == 1]
+        if len(boxes) != len(obs_spaces):
             what = "an agent indicator" if agent_indicator else "padding"
+            named = dict(zip(agents, obs_spaces, strict=True))
             raise ValueError(
-                f"Cannot apply {what} to observation spaces {dict(zip(agents, obs_spaces))}: only flat "
-                "(1-D) Box observations can be padded or extended. Give every agent the same observation "
-                "space (for images, e.g. supersuit.resize_v1 / color_reduction_v0) or flatten them."
+                f"Cannot apply {what} to observation spaces {named}: only flat (1-D) Box observations can "
+                "be padded or extended. Give every agent the same observation space (for images, e.g. "
+                "supersuit.resize_v1 / color_reduction_v0) or flatten them."
             )
-        dims = [int(s.shape[0]) for s in obs_spaces]
+        dims = [int(s.shape[0]) for s in boxes]
         size = max(dims) + (len(agents) if agent_indicator else 0)
         low = np.zeros(size, dtype=np.float64)
         high = np.zeros(size, dtype=np.float64)
-        for s, d in zip(obs_spaces, dims):
+        for s, d in zip(boxes, dims, strict=True):
             low[:d] = np.minimum(low[:d], s.low)
             high[:d] = np.maximum(high[:d], s.high)
         if agent_indicator:
             high[-len(agents) :] = 1
-        dtype = np.result_type(*(s.dtype for s in obs_spaces))
+        dtype = np.result_type(*(s.dtype for s in boxes))
         observation_space: spaces.Space = spaces.Box(low.astype(dtype), high.astype(dtype), dtype=dtype)
         obs_dims: list[int] | None = dims
     else:
@@ -108,7 +120,8 @@ def build_slot_spaces(
         return SlotSpaces(observation_space, spaces.Discrete(max(ns)), obs_dims, ns, agent_indicator)
     if not all(s == act_first for s in action_spaces):
         raise ValueError(
-            f"Cannot pad action spaces {dict(zip(agents, action_spaces))}: only Discrete action spaces of "
-            "different sizes can be padded (with action masks). Give every agent the same action space."
+            f"Cannot pad action spaces {dict(zip(agents, action_spaces, strict=True))}: only Discrete "
+            "action spaces of different sizes can be padded (with action masks). Give every agent the same "
+            "action space."
         )
     return SlotSpaces(observation_space, act_first, obs_dims, None, agent_indicator)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -40,21 +42,39 @@ def check_pettingzoo_env(env: Any) -> ParallelEnv | AECEnv:
 
 
 class _RemoteError:
-    """An exception raised in a subprocess, sent back to be raised again here."""
+    """An exception raised by an env copy, kept to be raised again once every copy has answered."""
 
-    def __init__(self, error: BaseException):
+    def __init__(self, error: BaseException, trace: str = ""):
         self.error = error
+        self.trace = trace
+
+    def raise_error(self) -> None:
+        if self.trace and hasattr(self.error, "add_note"):
+            self.error.add_note(f"Raised in an env copy's subprocess:\n{self.trace}")
+        raise self.error
 
 
-def _worker(remote: Connection, parent_remote: Connection, env_fn: CloudpickleWrapper, agent_indicator: bool) -> None:
+def _worker(
+    remote: Connection, parent_remote: Connection, env_fn: CloudpickleWrapper, agent_indicator: bool
+) -> None:
     parent_remote.close()
-    copy = _make_copy(env_fn.var, agent_indicator)
+    copy: EnvCopy | _RemoteError
+    try:
+        copy = _make_copy(env_fn.var, agent_indicator)
+    except Exception as error:  # answer every call with it, so the parent raises it, not an EOFError
+        copy = _RemoteError(error, traceback.format_exc())
     while True:
-        method, args = remote.recv()
         try:
-            remote.send(getattr(copy, method)(*args))
-        except Exception as error:
-            remote.send(_RemoteError(error))
+            method, args = remote.recv()
+        except (EOFError, KeyboardInterrupt):  # the parent has gone, or Ctrl-C reached the group
+            return
+        if isinstance(copy, _RemoteError):
+            remote.send(None if method == "close" else copy)
+        else:
+            try:
+                remote.send(getattr(copy, method)(*args))
+            except Exception as error:
+                remote.send(_RemoteError(error, traceback.format_exc()))
         if method == "close":
             remote.close()
             return
@@ -63,24 +83,31 @@ def _worker(remote: Connection, parent_remote: Connection, env_fn: CloudpickleWr
 def _make_copy(env_fn: EnvFn, agent_indicator: bool) -> EnvCopy:
     env = check_pettingzoo_env(env_fn())
     agents = list(env.possible_agents)
-    slot_spaces = build_slot_spaces(
-        agents, [env.observation_space(a) for a in agents], [env.action_space(a) for a in agents], agent_indicator
-    )
+    obs_spaces = [env.observation_space(a) for a in agents]
+    act_spaces = [env.action_space(a) for a in agents]
+    slot_spaces = build_slot_spaces(agents, obs_spaces, act_spaces, agent_indicator)
     return EnvCopy(env, slot_spaces)
 
 
 class _LocalCopy:
-    """An env copy in this process, behind the same send/recv calls as a subprocess."""
+    """An env copy in this process, behind the same send/recv calls as a subprocess. ``recv`` returns
+    the result, or a ``_RemoteError`` holding what the call raised."""
 
     def __init__(self, env_fn: EnvFn, agent_indicator: bool):
         self.copy = _make_copy(env_fn, agent_indicator)
         self._result: Any = None
 
     def send(self, method: str, *args: Any) -> None:
-        self._result = getattr(self.copy, method)(*args)
+        try:
+            self._result = getattr(self.copy, method)(*args)
+        except Exception as error:
+            self._result = _RemoteError(error)
 
     def recv(self) -> Any:
         return self._result
+
+    def stop(self) -> None:
+        pass
 
 
 class _RemoteCopy:
@@ -88,9 +115,8 @@ class _RemoteCopy:
 
     def __init__(self, env_fn: EnvFn, agent_indicator: bool, context: Any):
         self.remote, work_remote = context.Pipe()
-        self.process = context.Process(
-            target=_worker, args=(work_remote, self.remote, CloudpickleWrapper(env_fn), agent_indicator), daemon=True
-        )
+        args = (work_remote, self.remote, CloudpickleWrapper(env_fn), agent_indicator)
+        self.process = context.Process(target=_worker, args=args, daemon=True)
         self.process.start()
         work_remote.close()
 
@@ -98,10 +124,22 @@ class _RemoteCopy:
         self.remote.send((method, args))
 
     def recv(self) -> Any:
-        result = self.remote.recv()
+        return self.remote.recv()
+
+    def stop(self) -> None:
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+def _gather(copies: Sequence[_LocalCopy | _RemoteCopy]) -> list[Any]:
+    """Every copy's answer to the call just sent; the first error is raised only after all have
+    answered, so that no answer is left behind in a pipe."""
+    results = [copy.recv() for copy in copies]
+    for result in results:
         if isinstance(result, _RemoteError):
-            raise result.error
-        return result
+            result.raise_error()
+    return results
 
 
 class MultiAgentVecEnv(VecEnv):
@@ -109,9 +147,11 @@ class MultiAgentVecEnv(VecEnv):
     ``possible_agents[i % num_agents]`` of copy ``i // num_agents``.
 
     It follows SB3's done protocol per slot (bool ``dones``, ``terminal_observation``,
-    ``TimeLimit.truncated``, ``reset_infos``). Agents that leave early report their own done and are
-    ``inactive`` until their copy resets; agents with different spaces share a padded space; action
-    masks come from :meth:`action_masks`. See ``docs/design.md`` for the info keys.
+    ``TimeLimit.truncated``, ``reset_infos``; with Discrete actions a done slot's info also has
+    ``terminal_action_mask``, the legal actions at its terminal observation). Agents that leave early
+    report their own done and are ``inactive`` until their copy resets; agents with different spaces
+    share a padded space; action masks come from :meth:`action_masks`. See ``docs/design.md`` for the
+    info keys.
 
     :param env_fns: one function per copy, each returning a PettingZoo ``ParallelEnv`` or ``AECEnv``
     :param subprocess: run each copy in its own process
@@ -128,6 +168,9 @@ class MultiAgentVecEnv(VecEnv):
         agent_indicator: bool = False,
         action_mask_in_obs: bool = False,
     ):
+        if len(env_fns) == 0:
+            raise ValueError("MultiAgentVecEnv needs at least one env function.")
+        self.closed = False
         if subprocess:
             method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
             context = mp.get_context(method)
@@ -136,8 +179,18 @@ class MultiAgentVecEnv(VecEnv):
             ]
         else:
             self._copies = [_LocalCopy(fn, agent_indicator) for fn in env_fns]
-        self._copies[0].send("describe")
-        self.possible_agents, slot_spaces, self.state_space, self.is_aec = self._copies[0].recv()
+        try:
+            for copy in self._copies:
+                copy.send("describe")
+            descriptions = _gather(self._copies)
+            self.possible_agents, slot_spaces, self.state_space, self.is_aec = descriptions[0]
+            if any(d[:2] != descriptions[0][:2] for d in descriptions):
+                raise ValueError("Every env copy must have the same possible_agents and spaces.")
+            if action_mask_in_obs and not slot_spaces.discrete:
+                raise ValueError("action_mask_in_obs needs a Discrete action space.")
+        except Exception:
+            self._stop_copies()
+            raise
         self.slot_spaces: SlotSpaces = slot_spaces
         self.num_agents = len(self.possible_agents)
         self.num_copies = len(env_fns)
@@ -145,8 +198,6 @@ class MultiAgentVecEnv(VecEnv):
         self.slot_agents = [self.possible_agents[i % self.num_agents] for i in range(n_slots)]
         self.slot_copies = np.arange(n_slots) // self.num_agents
         self.action_mask_in_obs = action_mask_in_obs
-        if action_mask_in_obs and not slot_spaces.discrete:
-            raise ValueError("action_mask_in_obs needs a Discrete action space.")
         obs_space = slot_spaces.observation_space
         if action_mask_in_obs:
             mask_space = spaces.MultiBinary(slot_spaces.n_actions)
@@ -155,7 +206,6 @@ class MultiAgentVecEnv(VecEnv):
         inner = slot_spaces.observation_space
         self._obs = np.zeros((n_slots, *inner.shape), dtype=inner.dtype)  # type: ignore[misc]
         self._masks = np.ones((n_slots, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
-        self._actions: np.ndarray | None = None
 
     # -- stepping -------------------------------------------------------------------------------
 
@@ -176,8 +226,7 @@ class MultiAgentVecEnv(VecEnv):
         for c, copy in enumerate(self._copies):
             first = c * self.num_agents
             copy.send("reset", self._seeds[first], self._options[first] or None)
-        for c, copy in enumerate(self._copies):
-            obs, masks, infos = copy.recv()
+        for c, (obs, masks, infos) in enumerate(_gather(self._copies)):
             self._store(c, obs, masks)
             self.reset_infos[self._copy_slice(c)] = infos
         self._reset_seeds()
@@ -202,8 +251,12 @@ class MultiAgentVecEnv(VecEnv):
         rewards = np.zeros(self.num_envs, dtype=np.float32)
         dones = np.zeros(self.num_envs, dtype=bool)
         infos: list[dict[str, Any]] = []
-        for c, copy in enumerate(self._copies):
-            obs, copy_rewards, copy_dones, copy_infos, masks = copy.recv()
+        results = [copy.recv() for copy in self._copies]
+        errors = [result for result in results if isinstance(result, _RemoteError)]
+        for c, result in enumerate(results):
+            if isinstance(result, _RemoteError):
+                continue
+            obs, copy_rewards, copy_dones, copy_infos, masks = result
             s = self._copy_slice(c)
             self._store(c, obs, masks)
             rewards[s], dones[s] = copy_rewards, copy_dones
@@ -215,9 +268,11 @@ class MultiAgentVecEnv(VecEnv):
                 if self.action_mask_in_obs and "terminal_observation" in info:
                     info["terminal_observation"] = {
                         "observation": info["terminal_observation"],
-                        "action_mask": masks[k].astype(np.int8),  # type: ignore[index]
+                        "action_mask": info["terminal_action_mask"].astype(np.int8),
                     }
             infos.extend(copy_infos)
+        if errors:  # the copies that stepped are stored; the one that raised did not step
+            errors[0].raise_error()
         return self._observations(), rewards, dones, infos
 
     # -- what a multi-agent learner reads ---------------------------------------------------------
@@ -234,33 +289,33 @@ class MultiAgentVecEnv(VecEnv):
             raise AttributeError("This env has no global state (no state_space/state()).")
         for copy in self._copies:
             copy.send("state")
-        return np.stack([copy.recv() for copy in self._copies])
+        return np.stack(_gather(self._copies))
 
     # -- the rest of the VecEnv contract ---------------------------------------------------------
+
+    def _stop_copies(self) -> None:
+        for copy in self._copies:
+            with contextlib.suppress(OSError):
+                copy.send("close")
+        for copy in self._copies:
+            with contextlib.suppress(EOFError, OSError):
+                copy.recv()
+            copy.stop()
 
     def close(self) -> None:
         if self.closed:
             return
-        for copy in self._copies:
-            copy.send("close")
-        for copy in self._copies:
-            copy.recv()
-            if isinstance(copy, _RemoteCopy):
-                copy.process.join()
         self.closed = True
-
-    def _copy_targets(self, indices: VecEnvIndices) -> tuple[list[int], dict[int, Any]]:
-        """Slot indices, and the value of each copy they touch."""
-        slots = list(self._get_indices(indices))
-        return slots, {int(self.slot_copies[i]): None for i in slots}
+        self._stop_copies()
 
     def _per_copy(self, indices: VecEnvIndices, method: str, *args: Any) -> list[Any]:
-        slots, copies = self._copy_targets(indices)
+        """Call ``method`` once on each copy the slots ``indices`` belong to; one answer per slot."""
+        slots = list(self._get_indices(indices))
+        copies = list(dict.fromkeys(int(self.slot_copies[i]) for i in slots))
         for c in copies:
             self._copies[c].send(method, *args)
-        for c in copies:
-            copies[c] = self._copies[c].recv()
-        return [copies[int(self.slot_copies[i])] for i in slots]
+        answers = dict(zip(copies, _gather([self._copies[c] for c in copies]), strict=True))
+        return [answers[int(self.slot_copies[i])] for i in slots]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """Per slot: the slot's ``action_masks`` method, else the attribute of the slot's PettingZoo env."""
@@ -271,9 +326,12 @@ class MultiAgentVecEnv(VecEnv):
         return self._per_copy(indices, "get_env_attr", attr_name)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set the attribute on the PettingZoo env of each slot's copy (shared by all slots of a copy)."""
         self._per_copy(indices, "set_env_attr", attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         """Per slot: ``action_masks`` gives the slot's mask; other methods run on the slot's PettingZoo
         env (once per copy)."""
         if method_name == "action_masks":
@@ -289,4 +347,4 @@ class MultiAgentVecEnv(VecEnv):
             return [None for _ in self._copies]
         for copy in self._copies:
             copy.send("render")
-        return [copy.recv() for copy in self._copies]
+        return _gather(self._copies)

@@ -1,0 +1,181 @@
+"""Small PettingZoo envs whose every step is fixed, to pin the VecEnv's edge cases exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import AECEnv, ParallelEnv
+
+N_ACTIONS = 3
+
+
+def legal(k: int, t: int) -> np.ndarray:
+    """The action mask ``MaskedEnv`` gives agent ``k`` at step ``t`` (action 0 is always legal)."""
+    return np.array([True, (t + k) % 2 == 0, t % 3 != 0])
+
+
+class DeathEnv(ParallelEnv):
+    """Agents ``a0 .. a{n-1}``; agent ``k`` observes ``[k, t]`` at step ``t``, with reward ``reward(k, t)``.
+
+    ``ends[agent] = (step, terminated, truncated)`` takes that agent out at that step; every agent still
+    in at ``max_steps`` is truncated. The env records the actions it is given (``self.actions``, one dict
+    per step) and counts its resets. Observations are Box(2,), actions Discrete(3), state ``[t, n_in]``.
+
+    :param omit_done_obs: leave agents that are done out of the step's observations
+    :param info_masks: put ``action_mask = legal(k, t)`` in each agent's info
+    :param obs_masks: return ``{"observation", "action_mask"}`` dicts instead
+    """
+
+    metadata = {"name": "death_v0", "render_modes": ["rgb_array"]}
+
+    def __init__(
+        self,
+        n_agents: int = 3,
+        ends: dict[str, tuple[int, bool, bool]] | None = None,
+        max_steps: int = 5,
+        omit_done_obs: bool = False,
+        info_masks: bool = False,
+        obs_masks: bool = False,
+        render_mode: str | None = None,
+    ):
+        self.possible_agents = [f"a{k}" for k in range(n_agents)]
+        self.ends = ends or {}
+        self.max_steps = max_steps
+        self.omit_done_obs, self.info_masks, self.obs_masks = omit_done_obs, info_masks, obs_masks
+        self.render_mode = render_mode
+        self.state_space = spaces.Box(0, 100, (2,), np.float32)
+        self.actions: list[dict[str, int]] = []
+        self.n_resets = 0
+        self.t = 0
+        self.agents: list[str] = []
+
+    @staticmethod
+    def reward(k: int, t: int) -> float:
+        return 10.0 * k + t
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        box = spaces.Box(0, 100, (2,), np.float32)
+        if self.obs_masks:
+            return spaces.Dict({"observation": box, "action_mask": spaces.MultiBinary(N_ACTIONS)})
+        return box
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Discrete(N_ACTIONS)
+
+    def _obs(self, agent: str) -> Any:
+        k = self.possible_agents.index(agent)
+        obs = np.array([k, self.t], dtype=np.float32)
+        if self.obs_masks:
+            return {"observation": obs, "action_mask": legal(k, self.t).astype(np.int8)}
+        return obs
+
+    def _info(self, agent: str) -> dict[str, Any]:
+        info: dict[str, Any] = {"t": self.t}
+        if self.info_masks:
+            info["action_mask"] = legal(self.possible_agents.index(agent), self.t)
+        return info
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        self.t = 0
+        self.n_resets += 1
+        self.agents = list(self.possible_agents)
+        return {a: self._obs(a) for a in self.agents}, {a: self._info(a) for a in self.agents}
+
+    def step(self, actions: dict[str, int]) -> tuple[dict, dict, dict, dict, dict]:
+        assert set(actions) == set(self.agents), "actions must be given for exactly the live agents"
+        self.actions.append({a: int(x) for a, x in actions.items()})
+        self.t += 1
+        terminations, truncations = {}, {}
+        for a in self.agents:
+            step, terminated, truncated = self.ends.get(a, (-1, False, False))
+            terminations[a] = step == self.t and terminated
+            truncations[a] = (step == self.t and truncated) or self.t >= self.max_steps
+        rewards = {a: self.reward(self.possible_agents.index(a), self.t) for a in self.agents}
+        infos = {a: self._info(a) for a in self.agents}
+        done = {a for a in self.agents if terminations[a] or truncations[a]}
+        observations = {a: self._obs(a) for a in self.agents if not (self.omit_done_obs and a in done)}
+        self.agents = [a for a in self.agents if a not in done]
+        return observations, rewards, terminations, truncations, infos
+
+    def state(self) -> np.ndarray:
+        return np.array([self.t, len(self.agents)], dtype=np.float32)
+
+    def render(self) -> np.ndarray:
+        return np.full((4, 4, 3), self.t, dtype=np.uint8)
+
+
+class MixedSpacesEnv(DeathEnv):
+    """A ``DeathEnv`` whose agents have the given observation and action spaces (for the space errors)."""
+
+    def __init__(self, obs_spaces: list[spaces.Space], act_spaces: list[spaces.Space]):
+        super().__init__(n_agents=len(obs_spaces))
+        self._obs_spaces, self._act_spaces = obs_spaces, act_spaces
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self._obs_spaces[self.possible_agents.index(agent)]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self._act_spaces[self.possible_agents.index(agent)]
+
+
+class TurnEnv(AECEnv):
+    """Turn-based AEC env: players ``p0 .. p{n-1}`` move in turn; player ``k`` observes ``[k, t]``.
+
+    A move with action ``a`` by ``p{k}`` at move ``t`` gives the mover ``a`` and every other player
+    ``waiting_reward(k, t)``; after ``n_moves`` moves every player is terminated (or truncated with
+    ``truncate=True``). The env records the moves it is given (``self.moves``: (player, action)).
+    """
+
+    metadata = {"name": "turn_v0", "render_modes": []}
+
+    def __init__(self, n_players: int = 2, n_moves: int = 5, truncate: bool = False):
+        super().__init__()
+        self.possible_agents = [f"p{k}" for k in range(n_players)]
+        self.n_moves, self.truncate = n_moves, truncate
+        self.moves: list[tuple[str, int]] = []
+        self.render_mode = None
+
+    @staticmethod
+    def waiting_reward(k: int, t: int) -> float:
+        return 100.0 + 10 * k + t
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return spaces.Box(0, 100, (2,), np.float32)
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Discrete(N_ACTIONS)
+
+    def observe(self, agent: str) -> np.ndarray:
+        return np.array([self.possible_agents.index(agent), self.t], dtype=np.float32)
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        self.agents = list(self.possible_agents)
+        self.t = 0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: dict[str, dict] = {a: {} for a in self.agents}
+        self.agent_selection = self.agents[0]
+
+    def step(self, action: int | None) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(action)
+            return
+        assert action is not None
+        self._cumulative_rewards[agent] = 0
+        self._clear_rewards()
+        self.moves.append((agent, int(action)))
+        k = self.agents.index(agent)
+        self.t += 1
+        for other in self.agents:
+            self.rewards[other] = float(action) if other == agent else self.waiting_reward(k, self.t)
+        if self.t >= self.n_moves:
+            flags = self.truncations if self.truncate else self.terminations
+            for a in self.agents:
+                flags[a] = True
+        self.agent_selection = self.agents[(k + 1) % len(self.agents)]
+        self._accumulate_rewards()
