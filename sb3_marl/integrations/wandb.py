@@ -1,0 +1,383 @@
+"""Weights & Biases for multi-agent SB3 runs. ``wandb`` is imported only when a run is started or used.
+
+Everything the SB3 logger records reaches W&B through :class:`WandbOutputFormat`, an SB3 ``KVWriter``
+(the same path as the console, CSV and TensorBoard outputs, at the same step). wandb's own
+``WandbCallback`` is not used: it takes metrics from TensorBoard files (``sync_tensorboard``), which
+needs TensorBoard and loses what is excluded from it, and it raises when no run is active.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import os
+import platform
+import warnings
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Figure, HParam, Image, KVWriter, Video, filter_excluded_keys
+
+from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
+from sb3_marl.evaluation import (
+    WrapperClass,
+    check_video_support,
+    record_video,
+    unwrap_multi_agent,
+    write_video,
+)
+
+_VERSIONED = (
+    "sb3-marl",
+    "stable-baselines3",
+    "sb3-contrib",
+    "torch",
+    "pettingzoo",
+    "gymnasium",
+    "numpy",
+    "wandb",
+)
+# Constructor arguments that are not hyperparameters.
+_NOT_HYPERPARAMETERS = {"self", "policy", "env", "verbose", "tensorboard_log", "_init_setup_model"}
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _warn_failure(error: Exception) -> None:
+    _warn(f"W&B failed ({type(error).__name__}: {error}); training goes on without W&B.")
+
+
+def init_wandb(
+    project: str = "sb3-marl",
+    mode: str | None = None,
+    config: dict[str, Any] | None = None,
+    dir: str | None = None,
+    **init_kwargs: Any,
+) -> Any | None:
+    """Start a W&B run, offline unless asked otherwise.
+
+    The mode is ``mode`` when given, else the ``WANDB_MODE`` environment variable when set, else
+    ``"offline"``: an offline run writes everything under ``<dir>/wandb/offline-run-*`` and is uploaded
+    later with ``wandb sync <that folder>``. If W&B cannot start (not installed, no login for an
+    online run, ...), this warns once and returns None, and training goes on without it.
+
+    :param project: the W&B project
+    :param mode: ``"online"``, ``"offline"`` or ``"disabled"``
+    :param config: the run's config
+    :param dir: the folder the run's files go under (made if missing)
+    :param init_kwargs: more arguments for ``wandb.init`` (``name``, ``tags``, ``group``, ...)
+    :return: the run, or None
+    """
+    # Read here, not left to wandb, which reads the environment once per process
+    mode = mode or os.environ.get("WANDB_MODE") or "offline"
+    try:
+        import wandb
+
+        if dir is not None:
+            os.makedirs(dir, exist_ok=True)
+        return wandb.init(project=project, mode=mode, config=config, dir=dir, **init_kwargs)  # type: ignore[arg-type]
+    except Exception as error:
+        _warn(f"W&B did not start ({type(error).__name__}: {error}); training goes on without W&B.")
+        return None
+
+
+def _to_wandb(value: Any) -> Any:
+    """A logger value as W&B logs it, or None for values W&B has no place for."""
+    import wandb
+
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, th.Tensor | np.ndarray):
+        array = value.detach().cpu().numpy() if isinstance(value, th.Tensor) else value
+        return array.item() if array.size == 1 else wandb.Histogram(array)  # type: ignore[arg-type]
+    if isinstance(value, Video):
+        return wandb.Video(th.as_tensor(value.frames).cpu().numpy(), fps=int(value.fps))
+    if isinstance(value, Figure):
+        return wandb.Image(value.figure)
+    if isinstance(value, Image):
+        image = value.image.detach().cpu().numpy() if isinstance(value.image, th.Tensor) else value.image
+        return wandb.Image(image)
+    return None
+
+
+class WandbOutputFormat(KVWriter):
+    """An SB3 logger output that sends every recorded value to a W&B run at ``step =
+    model.num_timesteps``: numbers and text as they are, arrays as histograms, SB3's ``Video``,
+    ``Figure`` and ``Image`` as W&B media, ``HParam`` into the run's config. Keys excluded for
+    ``"wandb"`` (``logger.record(key, value, exclude="wandb")``) are left out.
+
+    If logging fails, it stops logging and calls ``on_error`` (default: warn); training goes on.
+
+    :param run: the W&B run
+    :param on_error: called with the exception when logging fails
+    """
+
+    def __init__(self, run: Any, on_error: Callable[[Exception], None] | None = None):
+        self.run = run
+        self.on_error = on_error or _warn_failure
+        self.failed = False
+
+    def write(
+        self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0
+    ) -> None:
+        if self.failed:
+            return
+        try:
+            data = {}
+            for key, value in filter_excluded_keys(key_values, key_excluded, "wandb").items():
+                if isinstance(value, HParam):
+                    self.run.config.update(dict(value.hparam_dict), allow_val_change=True)
+                    continue
+                converted = _to_wandb(value)
+                if converted is not None:
+                    data[key] = converted
+            if data:
+                self.run.log(data, step=int(step))
+        except Exception as error:
+            self.failed = True
+            self.on_error(error)
+
+    def close(self) -> None:
+        """The run is finished by whoever started it."""
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as config W&B can store: numbers, text, lists and dicts; other objects by name or repr."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Enum):
+        return _jsonable(value.value)
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return _jsonable(value._asdict())
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def hyperparameters(model: BaseAlgorithm) -> dict[str, Any]:
+    """The model's constructor arguments, as the model holds them (schedules by their repr)."""
+    params = {}
+    for name in inspect.signature(type(model).__init__).parameters:
+        if name in _NOT_HYPERPARAMETERS:
+            continue
+        for attr in (name, f"_{name}"):
+            if hasattr(model, attr):
+                params[name] = _jsonable(getattr(model, attr))
+                break
+    return params
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages a run depends on."""
+    versions = {"python": platform.python_version()}
+    for package in _VERSIONED:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def run_config(
+    model: BaseAlgorithm, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The config of a training run: algorithm, hyperparameters, env and package versions."""
+    env_config: dict[str, Any] = {"id": env_id, "kwargs": _jsonable(env_kwargs or {})}
+    vec_env = model.get_env()
+    if vec_env is not None:
+        env = unwrap_multi_agent(vec_env)
+        env_config.update(
+            name=env.get_attr("metadata", [0])[0].get("name"),
+            agents=list(env.possible_agents),
+            num_copies=env.num_copies,
+            num_slots=env.num_envs,
+            aec=env.is_aec,
+            observation_space=repr(env.observation_space),
+            action_space=repr(env.action_space),
+        )
+    return {
+        "algo": type(model).__name__,
+        "policy_class": _jsonable(model.policy_class),
+        "hyperparams": hyperparameters(model),
+        "env": env_config,
+        "versions": package_versions(),
+    }
+
+
+def _next_multiple(timesteps: int, freq: int) -> int:
+    """The first multiple of ``freq`` after ``timesteps`` (0 when ``freq`` is 0: never)."""
+    return (timesteps // freq + 1) * freq if freq else 0
+
+
+class MultiAgentWandbCallback(MultiAgentStatsCallback):
+    """Logs a multi-agent run to W&B.
+
+    - everything the SB3 logger records (losses, exploration, MADQN's ``train/priority_mean``,
+      ``train/priority_max``, ``train/beta``, ``train/is_weight_mean``, ...), through a
+      :class:`WandbOutputFormat` added to the model's logger
+    - the team and per-agent returns and lengths and the share of inactive slots
+      (:class:`~sb3_marl.callbacks.MultiAgentStatsCallback`)
+    - the config: algorithm, hyperparameters, env id, kwargs and agents, package versions
+    - checkpoints every ``save_freq`` timesteps and at the end, saved whole (temporary file, then
+      rename) and logged as versions of the ``model-<run id>`` artifact
+    - optionally a video of one evaluation episode every ``video_freq`` timesteps and at the end
+
+    With no run (W&B did not start), the statistics still go to the SB3 logger and checkpoints to
+    ``save_path``; if W&B fails during training, it warns once and training goes on.
+
+    :param run: the W&B run (default: ``wandb.run``, the active one, if any)
+    :param env_id: the env's id (module path), for the config
+    :param env_kwargs: the env's constructor arguments, for the config
+    :param config: more config for the run
+    :param save_freq: save a checkpoint every this many timesteps (0: only at the end)
+    :param save_path: checkpoint folder (default: ``checkpoints`` in the run's folder; with no run
+        and no ``save_path``, no checkpoints)
+    :param video_env: a PettingZoo env module path or constructor to film, made with
+        ``render_mode="rgb_array"``, filmed to MP4 (needs ``imageio[ffmpeg]``); None: no videos
+    :param video_env_kwargs: keyword arguments of ``video_env``
+    :param video_wrapper_class: applied to the video env, as in training
+    :param video_freq: film an episode every this many timesteps (0: only at the end)
+    :param stats_window_size: number of episodes averaged (default: the model's)
+    :param verbose: verbosity level
+    """
+
+    def __init__(
+        self,
+        run: Any | None = None,
+        env_id: str | None = None,
+        env_kwargs: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        save_freq: int = 0,
+        save_path: str | None = None,
+        video_env: str | Callable[..., Any] | None = None,
+        video_env_kwargs: dict[str, Any] | None = None,
+        video_wrapper_class: WrapperClass | None = None,
+        video_freq: int = 0,
+        stats_window_size: int | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__(stats_window_size, verbose)
+        if save_freq < 0 or video_freq < 0:
+            raise ValueError(f"save_freq and video_freq must be >= 0, got {save_freq} and {video_freq}.")
+        if video_env is not None:
+            check_video_support("episode.mp4")
+        self.run = run
+        self.env_id = env_id
+        self.env_kwargs = env_kwargs
+        self.extra_config = config or {}
+        self.save_freq = save_freq
+        self.save_path = save_path
+        self.video_env = video_env
+        self.video_env_kwargs = video_env_kwargs
+        self.video_wrapper_class = video_wrapper_class
+        self.video_freq = video_freq
+        self.checkpoints: list[str] = []
+        self._next_save = save_freq
+        self._next_video = video_freq
+
+    def _init_callback(self) -> None:
+        super()._init_callback()
+        if self.run is None:
+            try:
+                import wandb
+
+                self.run = wandb.run
+            except ImportError:
+                self.run = None
+        if self.run is not None and self.save_path is None:
+            self.save_path = os.path.join(os.path.dirname(self.run.dir), "checkpoints")
+        self._next_save = _next_multiple(self.num_timesteps, self.save_freq)
+        self._next_video = _next_multiple(self.num_timesteps, self.video_freq)
+        self._with_wandb(self._start)
+
+    def _start(self, run: Any) -> None:
+        logger = self.model.logger
+        if not any(isinstance(f, WandbOutputFormat) and f.run is run for f in logger.output_formats):
+            logger.output_formats.append(WandbOutputFormat(run, on_error=self._fail))
+        config = run_config(self.model, self.env_id, self.env_kwargs)
+        config.update(_jsonable(self.extra_config))
+        run.config.update(config, allow_val_change=True)
+
+    def _with_wandb(self, action: Callable[..., None], *args: Any) -> None:
+        """Do ``action(run, *args)`` if there is a run; if it fails, warn once and go on without W&B."""
+        if self.run is None:
+            return
+        try:
+            action(self.run, *args)
+        except Exception as error:
+            self._fail(error)
+
+    def _fail(self, error: Exception) -> None:
+        """Warn once, then go on without W&B."""
+        if self.run is None:
+            return
+        _warn_failure(error)
+        self.model.logger.output_formats = [
+            f for f in self.model.logger.output_formats if not isinstance(f, WandbOutputFormat)
+        ]
+        self.run = None
+
+    def _on_step(self) -> bool:
+        super()._on_step()
+        if self.save_freq and self.num_timesteps >= self._next_save:
+            self._next_save = _next_multiple(self.num_timesteps, self.save_freq)
+            self.save_checkpoint()
+        if self.video_env is not None and self.video_freq and self.num_timesteps >= self._next_video:
+            self._next_video = _next_multiple(self.num_timesteps, self.video_freq)
+            self._with_wandb(self._log_video)
+        return True
+
+    def _on_training_end(self) -> None:
+        self.save_checkpoint(final=True)
+        if self.video_env is not None:
+            self._with_wandb(self._log_video)
+
+    def save_checkpoint(self, final: bool = False) -> str | None:
+        """Save the model now (``model_<timesteps>_steps.zip``, or ``model_final.zip``) and log it as
+        an artifact version. Returns the path, or None when there is nowhere to save."""
+        if self.save_path is None:
+            return None
+        name = "model_final.zip" if final else f"model_{self.num_timesteps}_steps.zip"
+        path = save_model(self.model, os.path.join(self.save_path, name))
+        self.checkpoints.append(path)
+        self._with_wandb(self._log_artifact, path, final)
+        return path
+
+    def _log_artifact(self, run: Any, path: str, final: bool) -> None:
+        import wandb
+
+        metadata = {
+            "num_timesteps": self.num_timesteps,
+            "algo": type(self.model).__name__,
+            "env_id": self.env_id,
+        }
+        artifact = wandb.Artifact(f"model-{run.id}", type="model", metadata=metadata)
+        artifact.add_file(path, name="model.zip")
+        aliases = ["latest", f"step-{self.num_timesteps}", *(["final"] if final else [])]
+        run.log_artifact(artifact, aliases=aliases)
+
+    def _log_video(self, run: Any) -> None:
+        import wandb
+
+        assert self.video_env is not None
+        env = self.video_env
+        frames, fps = record_video(self.model, env, self.video_env_kwargs, self.video_wrapper_class)
+        folder = os.path.join(os.path.dirname(run.dir), "videos")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"episode_{self.num_timesteps}.mp4")
+        write_video(frames, path, fps)
+        run.log({"eval/video": wandb.Video(path, format="mp4")}, step=self.num_timesteps)
