@@ -165,7 +165,7 @@ class MultiAgentPolicy:
         for row, agent in enumerate(agents):
             raw, env_mask = _split_mask(observations[agent], (action_masks or {}).get(agent))
             k = self.index[agent]
-            self.slot_spaces.write_obs(obs[row], k, raw)
+            self.slot_spaces.write_obs(obs, row, k, raw)
             if masks is not None:
                 masks[row] = self.slot_spaces.legal_mask(k, env_mask)
         model_obs: Any = obs

@@ -48,7 +48,7 @@ class EnvCopy:
             env_mask, raw = raw["action_mask"], raw["observation"]
         elif info is not None and "action_mask" in info:
             env_mask = info["action_mask"]
-        self.spaces.write_obs(self.obs[k], k, raw)
+        self.spaces.write_obs(self.obs, k, k, raw)
         if self.masks is None:
             return
         if not can_act:

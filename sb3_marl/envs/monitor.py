@@ -20,10 +20,9 @@ class MultiAgentVecMonitor(VecMonitor):
 
     def __init__(self, venv: VecEnv, filename: str | None = None, info_keywords: tuple[str, ...] = ()):
         super().__init__(venv, filename, info_keywords)
-        self.num_agents: int = venv.num_agents  # type: ignore[attr-defined]
-        self.possible_agents: list[str] = venv.possible_agents  # type: ignore[attr-defined]
+        self._agents: list[str] = venv.possible_agents  # type: ignore[attr-defined]
         self._copy_returns = np.zeros(self.num_envs, dtype=np.float64)
-        self._copy_lengths = np.zeros(self.num_envs // self.num_agents, dtype=np.int64)
+        self._copy_lengths = np.zeros(self.num_envs // len(self._agents), dtype=np.int64)
 
     def reset(self) -> VecEnvObs:
         self._copy_returns[:] = 0
@@ -37,13 +36,13 @@ class MultiAgentVecMonitor(VecMonitor):
         self._copy_returns += rewards
         self._copy_lengths += 1
         for c in range(len(self._copy_lengths)):
-            first = c * self.num_agents
+            first = c * len(self._agents)
             if not infos[first].get("copy_done"):
                 continue
-            returns = self._copy_returns[first : first + self.num_agents]
-            agent_returns = dict(zip(self.possible_agents, returns.tolist(), strict=True))
+            returns = self._copy_returns[first : first + len(self._agents)]
+            agent_returns = dict(zip(self._agents, returns.tolist(), strict=True))
             team_return, length = float(returns.sum()), int(self._copy_lengths[c])
-            for info in infos[first : first + self.num_agents]:  # a dict of its own on each slot
+            for info in infos[first : first + len(self._agents)]:  # a dict of its own on each slot
                 info["team_episode"] = {"r": team_return, "l": length, "agent_returns": dict(agent_returns)}
             returns[:] = 0
             self._copy_lengths[c] = 0

@@ -35,16 +35,16 @@ class SlotSpaces:
         assert isinstance(self.action_space, spaces.Discrete)
         return int(self.action_space.n)
 
-    def write_obs(self, out: np.ndarray, agent_idx: int, obs: np.ndarray) -> None:
-        """Write one agent's raw observation into its slot row ``out`` (padding and indicator)."""
+    def write_obs(self, out: np.ndarray, row: int, agent_idx: int, obs: np.ndarray) -> None:
+        """Write one agent's raw observation into row ``row`` of ``out`` (padding and indicator)."""
         if self.obs_dims is None:
-            out[...] = obs
+            out[row] = obs
             return
         dim = self.obs_dims[agent_idx]
-        out[:dim] = obs
-        out[dim:] = 0
+        out[row, :dim] = obs
+        out[row, dim:] = 0
         if self.agent_indicator:
-            out[len(out) - len(self.obs_dims) + agent_idx] = 1
+            out[row, out.shape[1] - len(self.obs_dims) + agent_idx] = 1
 
     def legal_mask(self, agent_idx: int, env_mask: np.ndarray | None) -> np.ndarray:
         """The slot's mask over the common Discrete space: the agent's own actions, further
