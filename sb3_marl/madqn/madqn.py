@@ -32,7 +32,7 @@ _OWN_BUFFER_KWARGS = {
     "alpha": "prioritized_replay_alpha",
     "n_steps": "n_steps",
     "gamma": "gamma",
-    "action_mask_dim": "the env (from its action masks)",
+    "action_mask_dim": "the action space",
 }
 
 
@@ -104,7 +104,7 @@ class MADQN(DQN):
         "MultiInputPolicy": MultiInputPolicy,
     }
     policy: MADQNPolicy
-    replay_buffer: PrioritizedReplayBuffer | None  # type: ignore[assignment]
+    replay_buffer: PrioritizedReplayBuffer | None
     action_space: spaces.Discrete
     beta_schedule: Schedule
 
@@ -144,12 +144,20 @@ class MADQN(DQN):
         _init_setup_model: bool = True,
     ) -> None:
         if prioritized_replay_alpha < 0:
-            raise ValueError(f"prioritized_replay_alpha must be >= 0 (0 is uniform), got {prioritized_replay_alpha}")
+            raise ValueError(
+                f"prioritized_replay_alpha must be >= 0 (0: uniform), got {prioritized_replay_alpha}"
+            )
         if not 0 < prioritized_replay_beta0 <= 1:
             raise ValueError(f"prioritized_replay_beta0 must be in (0, 1], got {prioritized_replay_beta0}")
+        if prioritized_replay_beta_iters is not None and prioritized_replay_beta_iters <= 0:
+            raise ValueError(
+                f"prioritized_replay_beta_iters must be > 0 or None (None: the whole run), "
+                f"got {prioritized_replay_beta_iters}"
+            )
         if prioritized_replay_eps <= 0:
             raise ValueError(
-                f"prioritized_replay_eps must be > 0 (it keeps every priority positive), got {prioritized_replay_eps}"
+                f"prioritized_replay_eps must be > 0 (priorities must stay positive), "
+                f"got {prioritized_replay_eps}"
             )
         if replay_buffer_class is not None and not (
             isinstance(replay_buffer_class, type) and issubclass(replay_buffer_class, PrioritizedReplayBuffer)
@@ -240,9 +248,10 @@ class MADQN(DQN):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
         assert self.env is not None
-        self._env_has_masks = is_masking_supported(self.env) or callable(getattr(self.env, "action_masks", None))
+        env_method = getattr(self.env, "action_masks", None)  # also found through VecEnvWrappers
+        self._env_has_masks = is_masking_supported(self.env) or callable(env_method)
         iters = self.prioritized_replay_beta_iters
-        end_fraction = 1.0 if iters is None else min(iters / total_timesteps, 1.0)
+        end_fraction = 1.0 if iters is None else iters / total_timesteps
         self.beta_schedule = LinearSchedule(self.prioritized_replay_beta0, 1.0, end_fraction)
         return total_timesteps, callback
 
@@ -266,6 +275,15 @@ class MADQN(DQN):
             return samples.rewards + (1 - samples.dones) * samples.discounts * next_q
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """
+        Gradient steps on the importance-weighted Huber loss, each followed by new priorities
+        ``|TD error| + eps`` for the sampled transitions. Logs ``train/loss``, ``train/td_error_mean``
+        (mean ``|TD error|``), ``train/beta``, ``train/priority_mean`` and ``train/priority_max`` (of the
+        new priorities), ``train/is_weight_mean`` and ``train/n_updates``.
+
+        :param gradient_steps: number of gradient steps
+        :param batch_size: minibatch size
+        """
         assert self.replay_buffer is not None
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
@@ -340,7 +358,10 @@ class MADQN(DQN):
         action_noise: ActionNoise | None = None,
         n_envs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
-        masks = get_action_masks(self.env) if self._env_has_masks else None  # type: ignore[arg-type]
+        masks = None
+        if self._env_has_masks:
+            assert self.env is not None
+            masks = get_action_masks(self.env)
         if self.num_timesteps < learning_starts:
             actions = self._random_actions((n_envs,), masks)
         else:
@@ -373,4 +394,6 @@ class MADQN(DQN):
     ) -> None:
         super().load_replay_buffer(path, truncate_last_traj)
         if not isinstance(self.replay_buffer, PrioritizedReplayBuffer):
-            raise TypeError(f"MADQN needs a PrioritizedReplayBuffer, {path} holds a {type(self.replay_buffer)}.")
+            raise TypeError(
+                f"MADQN needs a PrioritizedReplayBuffer, {path} holds {type(self.replay_buffer)}."
+            )

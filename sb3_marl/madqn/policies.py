@@ -41,7 +41,9 @@ class DuelingHead(nn.Module):
     :param activation_fn: activation function
     """
 
-    def __init__(self, features_dim: int, n_actions: int, net_arch: list[int], activation_fn: type[nn.Module]):
+    def __init__(
+        self, features_dim: int, n_actions: int, net_arch: list[int], activation_fn: type[nn.Module]
+    ) -> None:
         super().__init__()
         self.value_net = nn.Sequential(*create_mlp(features_dim, 1, net_arch, activation_fn))
         self.advantage_net = nn.Sequential(*create_mlp(features_dim, n_actions, net_arch, activation_fn))
@@ -177,8 +179,9 @@ class MADQNPolicy(DQNPolicy):
         self.set_training_mode(False)
         obs_tensor, vectorized_env = self.obs_to_tensor(observation)
         masks = th.as_tensor(np.asarray(action_masks, dtype=bool), device=self.device)
+        masks = masks.reshape(-1, int(self.action_space.n))
         with th.no_grad():
-            actions = self._predict(obs_tensor, action_masks=masks.reshape(-1, self.action_space.n)).cpu().numpy()
+            actions = self._predict(obs_tensor, action_masks=masks).cpu().numpy()
         return (actions if vectorized_env else actions.squeeze(axis=0)), state
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
