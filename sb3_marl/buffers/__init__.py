@@ -1,9 +1,13 @@
-"""Replay storage: vectorized segment trees and a prioritized replay buffer with n-step returns."""
+"""Replay storage: vectorized segment trees, a prioritized replay buffer with n-step returns, and its
+joint (one entry per env copy) form for value decomposition."""
 
+from sb3_marl.buffers.joint import JointReplayBuffer, JointReplayBufferSamples
 from sb3_marl.buffers.prioritized import PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
 from sb3_marl.buffers.sum_tree import MinTree, SegmentTree, SumTree
 
 __all__ = [
+    "JointReplayBuffer",
+    "JointReplayBufferSamples",
     "MinTree",
     "PrioritizedReplayBuffer",
     "PrioritizedReplayBufferSamples",

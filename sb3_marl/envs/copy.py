@@ -37,6 +37,9 @@ class EnvCopy:
         self.obs = np.zeros((n, *space.shape), dtype=space.dtype)  # type: ignore[misc]
         self.masks = np.ones((n, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
         self.alive = np.zeros(n, dtype=bool)
+        self.state_space: gym.Space | None = (
+            getattr(env, "state_space", None) if hasattr(env, "state") else None
+        )
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
 
     # -- reading the env ------------------------------------------------------------------------
@@ -119,7 +122,7 @@ class EnvCopy:
 
     def step(self, actions: np.ndarray) -> StepResult:
         """Step with one action per slot; reset when every agent is done (``copy_done`` in the infos,
-        reset infos under ``reset_info``)."""
+        reset infos under ``reset_info``, the env's last global state under ``terminal_state``)."""
         n = len(self.agents)
         rewards = np.zeros(n, dtype=np.float32)
         dones = np.zeros(n, dtype=bool)
@@ -133,10 +136,13 @@ class EnvCopy:
             infos[k]["inactive"] = True
             rewards[k] = 0.0
         if not self.alive.any():
+            terminal_state = None if self.state_space is None else self.state()
             _, _, reset_infos = self.reset()
             for info, reset_info in zip(infos, reset_infos, strict=True):
                 info["copy_done"] = True
                 info["reset_info"] = reset_info
+                if terminal_state is not None:
+                    info["terminal_state"] = terminal_state
         return self._result(rewards, dones, infos)
 
     def _finish(self, k: int, terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
@@ -209,8 +215,7 @@ class EnvCopy:
 
     def describe(self) -> tuple[list[str], SlotSpaces, gym.Space | None, bool]:
         """The agents, slot spaces, global state space (None if the env has none) and whether it is AEC."""
-        state_space = getattr(self.env, "state_space", None) if hasattr(self.env, "state") else None
-        return self.agents, self.spaces, state_space, self.is_aec
+        return self.agents, self.spaces, self.state_space, self.is_aec
 
     def state(self) -> np.ndarray:
         return np.asarray(self.env.state())

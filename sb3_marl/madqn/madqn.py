@@ -18,11 +18,17 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import LinearSchedule
+from stable_baselines3.common.utils import LinearSchedule, polyak_update
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from sb3_marl.buffers import PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
+from sb3_marl.buffers import (
+    JointReplayBuffer,
+    JointReplayBufferSamples,
+    PrioritizedReplayBuffer,
+    PrioritizedReplayBufferSamples,
+)
+from sb3_marl.madqn.mixers import MIXERS
 from sb3_marl.madqn.policies import CnnPolicy, MADQNPolicy, MlpPolicy, MultiInputPolicy, masked_argmax
 
 SelfMADQN = TypeVar("SelfMADQN", bound="MADQN")
@@ -80,6 +86,13 @@ class MADQN(DQN):
     :param prioritized_replay_beta_iters: number of timesteps over which beta is annealed linearly from
         ``prioritized_replay_beta0`` to 1; ``None`` anneals over the whole ``learn()`` call
     :param prioritized_replay_eps: added to ``|TD error|`` to give new priorities, must be > 0
+    :param mixer: value decomposition on a multi-agent VecEnv: ``None`` (independent agents), ``"vdn"``
+        (the team Q is the sum of the agents' Qs; Sunehag et al. 2018) or ``"qmix"`` (a monotonic mixing
+        network of the global state; Rashid et al. 2018). Transitions are then stored jointly per env
+        copy and the loss is on the mixed team Q; agents that are not in the episode add nothing.
+    :param mixer_kwargs: keyword arguments of the mixer (QMIX: ``embed_dim``, ``hypernet_dim``)
+    :param team_reward: with a mixer, how the team reward is made from the agents' rewards when the env
+        gives none in ``info["team_reward"]``: ``"sum"`` or ``"mean"``
     :param target_update_interval: update the target network every ``target_update_interval``
         environment steps.
     :param exploration_fraction: fraction of entire training period over which the exploration rate is reduced
@@ -130,6 +143,9 @@ class MADQN(DQN):
         prioritized_replay_beta0: float = 0.4,
         prioritized_replay_beta_iters: int | None = None,
         prioritized_replay_eps: float = 1e-6,
+        mixer: str | None = None,
+        mixer_kwargs: dict[str, Any] | None = None,
+        team_reward: str = "sum",
         target_update_interval: int = 10_000,
         exploration_fraction: float = 0.1,
         exploration_initial_eps: float = 1.0,
@@ -167,6 +183,12 @@ class MADQN(DQN):
                 "Leave it None, or pass a subclass of sb3_marl.buffers.PrioritizedReplayBuffer "
                 "(prioritized_replay=False gives uniform sampling)."
             )
+        if mixer not in (None, *MIXERS):
+            raise ValueError(f"Unknown mixer {mixer!r}: use None, " + ", ".join(map(repr, MIXERS)) + ".")
+        if team_reward not in ("sum", "mean"):
+            raise ValueError(f"team_reward must be 'sum' or 'mean', got {team_reward!r}.")
+        if mixer is not None and n_steps > 1:
+            raise ValueError("n_steps > 1 is not supported with a mixer: use n_steps=1.")
         for key, owner in _OWN_BUFFER_KWARGS.items():
             if key in (replay_buffer_kwargs or {}):
                 raise ValueError(f"replay_buffer_kwargs must not set {key!r}: MADQN sets it from {owner}.")
@@ -206,6 +228,13 @@ class MADQN(DQN):
         self.prioritized_replay_eps = prioritized_replay_eps
         # Importance-sampling exponent, annealed in `_on_step()`
         self.beta = prioritized_replay_beta0
+        self.mixer = mixer
+        self.mixer_kwargs = mixer_kwargs or {}
+        self.team_reward = team_reward
+        # (n_agents, state_dim, whether the state is the env's own), found once an env is given
+        self.mixer_layout: tuple[int, int, bool] | None = None
+        self.mixer_net: th.nn.Module | None = None
+        self.mixer_net_target: th.nn.Module | None = None
         # Whether the env gives action masks, found at each `learn()`
         self._env_has_masks = False
 
@@ -222,19 +251,77 @@ class MADQN(DQN):
         return DQN._wrap_env(env, verbose, monitor_wrapper)
 
     def _setup_model(self) -> None:
-        if self.replay_buffer_class is None:
-            self.replay_buffer_class = PrioritizedReplayBuffer
-        self.replay_buffer_kwargs = {
-            **self.replay_buffer_kwargs,
-            "alpha": self.prioritized_replay_alpha if self.prioritized_replay else 0.0,
-            "n_steps": self.n_steps,
-            "gamma": self.gamma,
-            "action_mask_dim": int(self.action_space.n),
-        }
+        alpha = self.prioritized_replay_alpha if self.prioritized_replay else 0.0
+        if self.mixer is not None:
+            n_agents, state_dim = self._find_mixer_layout()
+            self.replay_buffer_class = JointReplayBuffer
+            self.replay_buffer_kwargs = {"n_agents": n_agents, "state_dim": state_dim, "alpha": alpha}
+        else:
+            if self.replay_buffer_class is None:
+                self.replay_buffer_class = PrioritizedReplayBuffer
+            self.replay_buffer_kwargs = {
+                **self.replay_buffer_kwargs,
+                "alpha": alpha,
+                "n_steps": self.n_steps,
+                "gamma": self.gamma,
+                "action_mask_dim": int(self.action_space.n),
+            }
         with warnings.catch_warnings():
             # SB3 warns that `n_steps` is ignored with a custom buffer class; ours takes it (above).
             warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored")
-            super()._setup_model()
+            if self.mixer is None:
+                super()._setup_model()
+            else:  # the buffer holds one entry per env copy
+                n_slots, self.n_envs = self.n_envs, self.n_envs // n_agents
+                super()._setup_model()
+                self.n_envs = n_slots
+                self._setup_mixer(n_agents, state_dim)
+
+    def _find_mixer_layout(self) -> tuple[int, int]:
+        """The number of agents and the global state size, from the env (or as saved with the model)."""
+        if self.env is not None:
+            n_agents = getattr(self.env, "num_agents", None)
+            if not isinstance(n_agents, int) or not hasattr(self.env, "get_state"):
+                raise ValueError(
+                    f"mixer={self.mixer!r} needs a multi-agent VecEnv from sb3_marl.make_vec_env, got "
+                    f"{type(self.env).__name__}. Without a mixer MADQN learns on any VecEnv."
+                )
+            state_space = self.env.state_space  # type: ignore[attr-defined]
+            if state_space is not None:
+                self.mixer_layout = (n_agents, int(np.prod(state_space.shape)), True)
+            elif self.mixer == "qmix" and len(self.observation_space.shape or ()) != 1:
+                raise ValueError(
+                    "QMIX needs a global state: this env has no state() and its observations are not flat "
+                    "vectors to concatenate instead. Use mixer='vdn', or an env with a state()."
+                )
+            else:
+                obs_dim = int(np.prod(self.observation_space.shape))  # type: ignore[arg-type]
+                self.mixer_layout = (n_agents, n_agents * obs_dim, False)
+                warnings.warn(
+                    f"The env has no global state: the {self.mixer} mixer is conditioned on the "
+                    "concatenation of the agents' observations instead."
+                )
+        assert self.mixer_layout is not None, "a model with a mixer needs an env to be set up"
+        return self.mixer_layout[:2]
+
+    def _setup_mixer(self, n_agents: int, state_dim: int) -> None:
+        """The mixer and its target, trained by the policy's optimizer."""
+        assert self.mixer is not None
+        self.mixer_net = MIXERS[self.mixer](n_agents, state_dim, **self.mixer_kwargs).to(self.device)
+        self.mixer_net_target = MIXERS[self.mixer](n_agents, state_dim, **self.mixer_kwargs).to(self.device)
+        self.mixer_net_target.load_state_dict(self.mixer_net.state_dict())
+        self.mixer_net_target.train(False)
+        self.policy.optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
+            [*self.policy.parameters(), *self.mixer_net.parameters()],
+            lr=self.lr_schedule(1),
+            **self.policy.optimizer_kwargs,
+        )
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        if self.mixer is not None:
+            state_dicts = [*state_dicts, "mixer_net", "mixer_net_target"]
+        return state_dicts, variables
 
     def _setup_learn(
         self,
@@ -253,11 +340,21 @@ class MADQN(DQN):
         iters = self.prioritized_replay_beta_iters
         end_fraction = 1.0 if iters is None else iters / total_timesteps
         self.beta_schedule = LinearSchedule(self.prioritized_replay_beta0, 1.0, end_fraction)
+        if self.mixer is not None:
+            if self._vec_normalize_env is not None:
+                raise ValueError("VecNormalize is not supported with a mixer.")
+            self._last_states = self._global_states(self._last_obs)  # type: ignore[arg-type]
         return total_timesteps, callback
 
     def _on_step(self) -> None:
         super()._on_step()
         self.beta = self.beta_schedule(self._current_progress_remaining)
+        if (
+            self.mixer_net is not None
+            and self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0
+        ):
+            assert self.mixer_net_target is not None
+            polyak_update(self.mixer_net.parameters(), self.mixer_net_target.parameters(), self.tau)
 
     def _compute_target(self, samples: PrioritizedReplayBufferSamples) -> th.Tensor:
         """The (n-step) TD target ``r + (1 - done) * gamma^k * Q_target(s', a*)``, where the greedy
@@ -274,12 +371,113 @@ class MADQN(DQN):
             next_q = next_q_values.gather(1, next_actions.reshape(-1, 1))
             return samples.rewards + (1 - samples.dones) * samples.discounts * next_q
 
+    def _global_states(self, slot_obs: np.ndarray) -> np.ndarray:
+        """Each copy's global state: the env's ``state()``, or the agents' observations concatenated."""
+        assert self.env is not None and self.mixer_layout is not None
+        if self.mixer_layout[2]:
+            return self.env.get_state().reshape(self.n_envs // self.mixer_layout[0], -1)  # type: ignore[attr-defined]
+        return slot_obs.reshape(self.n_envs // self.mixer_layout[0], -1)
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: np.ndarray | dict[str, np.ndarray],
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """With a mixer, store one joint transition per env copy; otherwise as DQN does."""
+        if self.mixer is None:
+            return super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+        assert isinstance(replay_buffer, JointReplayBuffer) and isinstance(new_obs, np.ndarray)
+        n_agents = replay_buffer.n_agents
+        n_copies = self.n_envs // n_agents
+        next_obs = new_obs.copy()
+        next_masks = np.stack([info["action_mask"] for info in infos])
+        for i in np.flatnonzero(dones):
+            next_obs[i] = infos[i]["terminal_observation"]
+            next_masks[i] = infos[i].get("terminal_action_mask", next_masks[i])
+        active = np.array([not info.get("inactive", False) for info in infos])
+        truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos])
+        next_active = active & (~dones | truncated)  # still in the episode, or cut by a time limit
+        new_states = self._global_states(new_obs)
+        next_states = new_states.copy()
+        team_infos, team_rewards, team_dones = [], np.zeros(n_copies, np.float32), np.zeros(n_copies, bool)
+        for c in range(n_copies):
+            slots = slice(c * n_agents, (c + 1) * n_agents)
+            first = infos[c * n_agents]
+            if "team_reward" in first:
+                team_rewards[c] = first["team_reward"]
+            else:
+                team_rewards[c] = reward[slots].sum() if self.team_reward == "sum" else reward[slots].mean()
+            team_dones[c] = first.get("copy_done", False)
+            if team_dones[c]:  # the copy has reset: its next state is the one it ended in
+                ended = first["terminal_state"] if "terminal_state" in first else next_obs[slots]
+                next_states[c] = np.reshape(ended, -1)
+            team_infos.append(
+                {
+                    "action_mask": next_masks[slots].reshape(-1),
+                    "TimeLimit.truncated": bool(truncated[slots].any()),
+                }
+            )
+        replay_buffer.add(
+            self._last_obs.reshape(n_copies, n_agents, *new_obs.shape[1:]),  # type: ignore[union-attr]
+            next_obs.reshape(n_copies, n_agents, *new_obs.shape[1:]),
+            buffer_action.reshape(n_copies, n_agents),
+            team_rewards,
+            team_dones,
+            team_infos,
+            states=self._last_states,
+            next_states=next_states,
+            active=active.reshape(n_copies, n_agents),
+            next_active=next_active.reshape(n_copies, n_agents),
+        )
+        self._last_obs = new_obs
+        self._last_states = new_states
+
+    def _current_and_target(self, samples: Any) -> tuple[th.Tensor, th.Tensor]:
+        """The Q-values of the taken actions and their targets, ``(batch, 1)`` each: per slot, or,
+        with a mixer, the team Q of each joint transition."""
+        if self.mixer_net is None:
+            current = self.q_net(samples.observations).gather(1, samples.actions.long())
+            return current, self._compute_target(samples)
+        return self._mixed_q(samples), self._compute_mixed_target(samples)
+
+    def _agent_qs(self, observations: th.Tensor) -> th.Tensor:
+        """Every agent's Q-values from joint observations: ``(batch, n_agents, n_actions)``."""
+        batch, n_agents = observations.shape[:2]
+        return self.q_net(observations.flatten(0, 1)).view(batch, n_agents, -1)
+
+    def _mixed_q(self, samples: JointReplayBufferSamples) -> th.Tensor:
+        """The team Q of the joint actions taken; agents that did not act add nothing."""
+        assert self.mixer_net is not None
+        agent_qs = (
+            self._agent_qs(samples.observations).gather(2, samples.actions.long().unsqueeze(2)).squeeze(2)
+        )
+        return self.mixer_net(agent_qs * samples.active, samples.states)
+
+    def _compute_mixed_target(self, samples: JointReplayBufferSamples) -> th.Tensor:
+        """The team TD target ``r + (1 - done) * gamma * Q_tot_target(s', a*)``: the agents' greedy legal
+        next actions (from the online network with ``double_q``), valued by the target network, mixed
+        by the target mixer on the next state; agents not bootstrapped from the next step add nothing."""
+        assert self.mixer_net_target is not None
+        with th.no_grad():
+            next_qs = self._agent_qs(samples.next_observations)
+            target_qs = self.q_net_target(samples.next_observations.flatten(0, 1)).view_as(next_qs)
+            greedy_qs = next_qs if self.double_q else target_qs
+            next_actions = masked_argmax(greedy_qs, samples.next_action_masks)
+            next_q = target_qs.gather(2, next_actions.unsqueeze(2)).squeeze(2) * samples.next_active
+            mixed = self.mixer_net_target(next_q, samples.next_states)
+            return samples.rewards + (1 - samples.dones) * samples.discounts * mixed
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """
         Gradient steps on the importance-weighted Huber loss, each followed by new priorities
         ``|TD error| + eps`` for the sampled transitions. Logs ``train/loss``, ``train/td_error_mean``
         (mean ``|TD error|``), ``train/beta``, ``train/priority_mean`` and ``train/priority_max`` (of the
-        new priorities), ``train/is_weight_mean`` and ``train/n_updates``.
+        new priorities), ``train/is_weight_mean``, ``train/n_updates``, and with a mixer
+        ``train/team_q_mean``.
 
         :param gradient_steps: number of gradient steps
         :param batch_size: minibatch size
@@ -288,18 +486,18 @@ class MADQN(DQN):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
 
-        losses, td_errors, priorities, weights = [], [], [], []
+        losses, td_errors, priorities, weights, q_means = [], [], [], [], []
         for _ in range(gradient_steps):
             samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env, beta=self.beta)
-            target_q_values = self._compute_target(samples)
-            current_q_values = self.q_net(samples.observations).gather(1, samples.actions.long())
+            current_q_values, target_q_values = self._current_and_target(samples)
             # Importance-sampling weights correct the bias of prioritized sampling, per sample
             is_weights = samples.weights.reshape(-1, 1)
             loss = (is_weights * F.smooth_l1_loss(current_q_values, target_q_values, reduction="none")).mean()
 
             self.policy.optimizer.zero_grad()
             loss.backward()
-            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            params = [p for group in self.policy.optimizer.param_groups for p in group["params"]]
+            th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
             self.policy.optimizer.step()
 
             td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().flatten()
@@ -307,6 +505,7 @@ class MADQN(DQN):
             self.replay_buffer.update_priorities(samples.indices, new_priorities)
 
             losses.append(loss.item())
+            q_means.append(current_q_values.mean().item())
             td_errors.append(td_error)
             priorities.append(new_priorities)
             weights.append(is_weights.mean().item())
@@ -319,6 +518,8 @@ class MADQN(DQN):
         self.logger.record("train/priority_mean", np.mean(np.concatenate(priorities)))
         self.logger.record("train/priority_max", np.max(np.concatenate(priorities)))
         self.logger.record("train/is_weight_mean", np.mean(weights))
+        if self.mixer is not None:  # the loss is then the mixer's, on the team Q
+            self.logger.record("train/team_q_mean", np.mean(q_means))
 
     def _random_actions(self, shape: tuple[int, ...], action_masks: np.ndarray | None) -> np.ndarray:
         """Uniformly random actions, among the legal ones when masks are given."""

@@ -23,13 +23,13 @@ from torch import nn
 def masked_argmax(q_values: th.Tensor, action_masks: th.Tensor | None = None) -> th.Tensor:
     """Greedy actions over the legal actions only.
 
-    :param q_values: Q-values, shape ``(batch, n_actions)``
+    :param q_values: Q-values, shape ``(..., n_actions)``
     :param action_masks: bool tensor of the same shape, True where an action is legal (None: all are)
-    :return: the index of the best legal action per row, shape ``(batch,)``
+    :return: the index of the best legal action, shape ``(...)``
     """
     if action_masks is not None:
         q_values = q_values.masked_fill(~action_masks, -th.inf)
-    return q_values.argmax(dim=1)
+    return q_values.argmax(dim=-1)
 
 
 class DuelingHead(nn.Module):
