@@ -5,6 +5,7 @@ gives every agent of every env copy its own slot, so the agents share one networ
 The team return printed at the end is the episode return summed over the agents (random play: about -79).
 
     python examples/madqn_simple_spread.py --total-timesteps 300000 --wandb-project sb3-marl
+    python examples/madqn_simple_spread.py --mixer qmix
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Config:
     """how much prioritization is used (0: uniform replay)"""
     dueling: bool = True
     """use a dueling Q-network head"""
+    mixer: str | None = None
+    """value decomposition: vdn or qmix (team Q from the agents' Qs; n_steps is then 1); None: independent"""
     eval_episodes: int = 20
     """episodes of the final evaluation"""
     wandb_project: str | None = None
@@ -72,7 +75,8 @@ def main(config: Config) -> None:
         learning_starts=config.learning_starts,
         batch_size=config.batch_size,
         gamma=config.gamma,
-        n_steps=config.n_steps,
+        n_steps=1 if config.mixer else config.n_steps,
+        mixer=config.mixer,
         target_update_interval=config.target_update_interval,
         exploration_fraction=config.exploration_fraction,
         prioritized_replay_alpha=config.prioritized_replay_alpha,

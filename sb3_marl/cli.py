@@ -337,6 +337,13 @@ def _train(args: argparse.Namespace) -> int:
         raise CLIError(f"Unknown hyperparameter(s) for {args.algo}: {', '.join(unknown)}.")
     if "policy_kwargs" in algo_kwargs:
         algo_kwargs["policy_kwargs"] = _policy_kwargs(algo_kwargs["policy_kwargs"])
+    if args.mixer:
+        if args.algo != "madqn":
+            raise CLIError(f"--mixer needs --algo madqn, not {args.algo}.")
+        algo_kwargs["mixer"] = params["mixer"] = args.mixer
+        if int(algo_kwargs.get("n_steps", 1)) > 1:
+            print("Note: n-step returns are not supported with a mixer; using n_steps=1.", file=sys.stderr)
+            algo_kwargs["n_steps"] = params["n_steps"] = 1
     n_envs = args.n_envs or int(params.get("n_envs", 1))
     timesteps = args.timesteps or int(params.get("n_timesteps", 100_000))
     output = args.output or os.path.join("runs", f"{args.algo}_{args.env.rpartition('.')[2]}_s{args.seed}")
@@ -588,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timesteps",
         type=int,
         help="total timesteps (one per agent slot and step; default: the preset's n_timesteps, else 100000)",
+    )
+    train.add_argument(
+        "--mixer",
+        choices=("vdn", "qmix"),
+        help="with madqn, value decomposition: the team Q is the sum of the agents' Qs (vdn) or a monotonic "
+        "mixing network of the global state (qmix); default: independent agents",
     )
     train.add_argument("--seed", type=int, default=0, help="random seed of the model and the envs")
     train.add_argument(

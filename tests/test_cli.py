@@ -79,6 +79,18 @@ def test_train_then_eval(tmp_path, capsys):
     assert all(f"agent_{k}: return" in out for k in range(3))
 
 
+def test_train_with_a_mixer(tmp_path, capsys):
+    output = tmp_path / "qmix"
+    args = ["train", "--env", SPREAD, "--algo", "madqn", "--mixer", "qmix", "--timesteps", "150"]
+    args += ["--env-kwargs", "max_cycles=5", "--output", str(output), "--eval-episodes", "1", *QUIET]
+    assert main(args) == 0
+    assert "Team return: madqn" in capsys.readouterr().out
+    assert yaml.safe_load((output / "config.yml").read_text())["hyperparams"]["mixer"] == "qmix"
+    from sb3_marl import MADQN
+
+    assert MADQN.load(output / "model.zip").mixer == "qmix"
+
+
 def test_train_with_wandb_and_evaluations(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     for name in ("WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_CONFIG_DIR"):
@@ -154,6 +166,7 @@ def test_check_reports_what_the_vec_env_does(capsys):
             "give a .gif or .mp4",
         ),
         (["check", "--env", SPREAD, "--env-kwargs", "N"], "Bad --env-kwargs item 'N'"),
+        (["train", "--env", SPREAD, "--algo", "ppo", "--mixer", "vdn"], "--mixer needs --algo madqn"),
     ],
 )
 def test_bad_arguments_give_one_line(args, message, capsys):

@@ -28,9 +28,12 @@ def test_every_example_is_tested():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(RUNS)
 
 
-@pytest.mark.parametrize("script", sorted(RUNS))
-def test_example_runs(script, tmp_path):
-    args = ["--total-timesteps", "200", "--output", str(tmp_path / "run"), *RUNS[script]]
+@pytest.mark.parametrize(
+    "script, extra",
+    [*((script, []) for script in sorted(RUNS)), ("madqn_simple_spread.py", ["--mixer", "qmix"])],
+)
+def test_example_runs(script, extra, tmp_path):
+    args = ["--total-timesteps", "200", "--output", str(tmp_path / "run"), *RUNS[script], *extra]
     if script != "connect_four_masked.py":
         args += ["--eval-episodes", "1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"}
