@@ -22,7 +22,7 @@ test-slow: install
 	$(PYTHON) -m pytest -q -m slow
 
 lint: install
-	ruff check sb3_marl tests examples benchmarks
+	ruff check
 	mypy
 
 benchmarks: install
