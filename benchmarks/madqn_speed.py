@@ -1,0 +1,94 @@
+"""Training speed of MADQN (PER on and off) against SB3's DQN with the same settings.
+
+Each run builds a fresh model and times ``learn(total_timesteps)`` in this process's CPU time
+(torch limited to one thread), so other work on a busy machine disturbs the runs little and alike.
+Runs alternate between the algorithms and the table reports the median over repetitions.
+``timesteps`` are SB3's: one per VecEnv slot, so a simple_spread copy adds 3 per step.
+
+MADQN does more per gradient step than DQN by design: Double DQN evaluates the online network on
+the next observations too, and prioritized replay samples from and updates sum/min trees. With
+``prioritized_replay=False`` it still uses its own buffer, with uniform priorities (alpha 0). The
+row with ``double_q=False`` separates Double DQN's extra forward pass from the rest of the overhead.
+
+    python benchmarks/madqn_speed.py --quick
+    python benchmarks/madqn_speed.py --steps 5000 --repeats 5 --train-freq 1 --batch-size 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch as th
+from stable_baselines3 import DQN
+from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+import sb3_marl
+from sb3_marl.madqn import MADQN
+
+ENVS: dict[str, Callable] = {
+    "CartPole-v1": lambda: sb3_make_vec_env("CartPole-v1", n_envs=1, seed=0),
+    "simple_spread x2": lambda: sb3_marl.make_vec_env("mpe2.simple_spread_v3", n_envs=2, seed=0),
+}
+ALGOS: dict[str, Callable] = {
+    "SB3 DQN": lambda env, kw: DQN("MlpPolicy", env, **kw),
+    "MADQN PER on": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=True, **kw),
+    "MADQN PER off": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=False, **kw),
+    "MADQN PER, no DDQN": lambda env, kw: MADQN("MlpPolicy", env, double_q=False, **kw),
+}
+
+
+def timed_learn(make_algo: Callable, make_env: Callable, steps: int, kwargs: dict) -> float:
+    """Timesteps per second of ``learn(steps)`` for a fresh model."""
+    model = make_algo(make_env(), kwargs)
+    start = time.process_time()
+    model.learn(steps)
+    elapsed = time.process_time() - start
+    model.env.close()
+    return steps / elapsed
+
+
+def main() -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser.add_argument("--steps", type=int, default=5000, help="timesteps per run (default 5000)")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each (default 5)")
+    parser.add_argument("--train-freq", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--buffer-size", type=int, default=1_000_000)
+    parser.add_argument("--learning-starts", type=int, default=100)
+    parser.add_argument("--net-arch", type=int, nargs="+", default=[64, 64], help="hidden layer sizes")
+    parser.add_argument("--quick", action="store_true", help="--steps 1000 --repeats 3 (about a minute)")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.repeats = 1000, 3
+    th.set_num_threads(1)
+    kwargs = dict(
+        learning_starts=args.learning_starts, train_freq=args.train_freq, batch_size=args.batch_size,
+        buffer_size=args.buffer_size, target_update_interval=500, seed=0, device="cpu",
+        policy_kwargs=dict(net_arch=args.net_arch),
+    )
+
+    print(f"{args.steps} timesteps per run, train_freq {args.train_freq}, batch {args.batch_size}, "
+          f"buffer {args.buffer_size:,}, learning_starts {args.learning_starts}, net_arch {args.net_arch}; "
+          f"median of {args.repeats}")
+    print(f"{'env':<18}{'algorithm':<20}{'timesteps/s':>12}{'/ DQN':>8}")
+    for env_name, make_env in ENVS.items():
+        for make_algo in ALGOS.values():  # warm-up
+            timed_learn(make_algo, make_env, 2 * args.learning_starts, kwargs)
+        rates: dict[str, list[float]] = {name: [] for name in ALGOS}
+        for r in range(args.repeats):
+            for name in list(ALGOS) if r % 2 == 0 else list(reversed(ALGOS)):
+                rates[name].append(timed_learn(ALGOS[name], make_env, args.steps, kwargs))
+        med = {name: statistics.median(values) for name, values in rates.items()}
+        for name, rate in med.items():
+            print(f"{env_name:<18}{name:<20}{rate:>12,.0f}{rate / med['SB3 DQN']:>8.3f}")
+        ratio = med["MADQN PER on"] / med["SB3 DQN"]
+        verdict = "met" if ratio >= 0.9 else "MISSED"
+        print(f"{env_name:<18}target: MADQN PER on / DQN >= 0.90 -> {ratio:.3f} ({verdict})")
+
+
+if __name__ == "__main__":
+    main()
