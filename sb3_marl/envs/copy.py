@@ -40,7 +40,9 @@ class EnvCopy:
         self.state_space: gym.Space | None = (
             getattr(env, "state_space", None) if hasattr(env, "state") else None
         )
+        self._rows = np.arange(n)
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
+        self._own_mask_set = [True] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
 
     # -- reading the env ------------------------------------------------------------------------
 
@@ -57,14 +59,18 @@ class EnvCopy:
         if not can_act:
             self._noop(k)
         elif env_mask is None:
-            self.masks[k] = self._own_masks[k]
+            if not self._own_mask_set[k]:
+                self.masks[k] = self._own_masks[k]
+                self._own_mask_set[k] = True
         else:
             self.masks[k] = self.spaces.legal_mask(k, env_mask)
+            self._own_mask_set[k] = False
 
     def _noop(self, k: int) -> None:
         if self.masks is not None:
             self.masks[k] = False
             self.masks[k, 0] = True
+            self._own_mask_set[k] = False
 
     def _leave(self, k: int) -> None:
         """Agent ``k`` is out of the episode: zero observation, action 0 only."""
@@ -94,7 +100,7 @@ class EnvCopy:
 
     def _result(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> StepResult:
         masks = None if self.masks is None else self.masks.copy()
-        return self.obs.copy(), rewards, dones, infos, masks
+        return self.obs, rewards, dones, infos, masks  # the VecEnv copies obs into its own buffer
 
     # -- the slot interface ---------------------------------------------------------------------
 
@@ -158,7 +164,14 @@ class EnvCopy:
         self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
     ) -> None:
         env = self.env
-        acting = {a: self._env_action(self.index[a], actions[self.index[a]]) for a in env.agents}
+        if self.masks is None:
+            acting = {a: actions[self.index[a]] for a in env.agents}
+        else:  # every live agent acts: check all their actions at once
+            legal = self.masks[self._rows, actions]
+            for k in np.flatnonzero(self.alive & ~legal):
+                self._env_action(int(k), actions[k])  # raises, saying why
+            values = actions.tolist()
+            acting = {a: values[self.index[a]] for a in env.agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
         for agent, raw in raw_obs.items():
             k = self.index[agent]
