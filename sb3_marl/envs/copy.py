@@ -42,7 +42,7 @@ class EnvCopy:
         )
         self._rows = np.arange(n)
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
-        self._own_mask_set = [True] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
+        self._own_mask_set = [False] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
 
     # -- reading the env ------------------------------------------------------------------------
 
