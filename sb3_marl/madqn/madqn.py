@@ -550,7 +550,8 @@ class MADQN(DQN):
         actions, state = self.policy.predict(observation, state, episode_start, deterministic, action_masks)
         if not deterministic and self.exploration_rate > 0:
             explore = np.random.rand(*actions.shape) < self.exploration_rate
-            actions = np.where(explore, self._random_actions(actions.shape, action_masks), actions)
+            if explore.any():
+                actions = np.where(explore, self._random_actions(actions.shape, action_masks), actions)
         return actions, state
 
     def _sample_action(
