@@ -1,4 +1,4 @@
-"""Tests of the replay storage room: segment trees and the prioritized replay buffer."""
+"""Tests of the replay storage room: the priority tree and the prioritized replay buffer."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 
-from sb3_marl.buffers import MinTree, PrioritizedReplayBuffer, SumTree
+from sb3_marl.buffers import PrioritizedReplayBuffer, PriorityTree
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, (2,), np.float32)
 ACTION_SPACE = spaces.Discrete(3)
@@ -39,45 +39,57 @@ def add_step(
     buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)])
 
 
-def naive_tree(leaves: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-    """The whole tree array, rebuilt from its leaves one level at a time."""
-    tree = np.zeros(2 * len(leaves))
-    tree[len(leaves) :] = leaves
-    for node in range(len(leaves) - 1, 0, -1):
+def naive_tree(leaves: np.ndarray, reduce: np.ufunc, block: int, n_top: int) -> np.ndarray:
+    """
+    The node array of a :class:`PriorityTree`, rebuilt from its leaves: each block reduced, then one
+    level at a time from the blocks up to the top level (nodes below ``n_top`` are not used).
+    """
+    blocks = reduce.reduce(leaves.reshape(-1, block), axis=1)
+    tree = np.zeros(2 * len(blocks))
+    tree[len(blocks) :] = blocks
+    for node in range(len(blocks) - 1, n_top - 1, -1):
         tree[node] = reduce(tree[2 * node], tree[2 * node + 1])
     return tree
 
 
-# ---- segment trees -----------------------------------------------------------------------------
+# ---- priority tree -----------------------------------------------------------------------------
 
 
 def test_tree_sum_and_min_after_updates():
-    sums, mins = SumTree(5), MinTree(5)
-    assert sums.capacity == 8 and sums.depth == 3
-    assert sums.total() == 0.0 and mins.min() == np.inf
-    for tree in (sums, mins):
-        tree.update(np.arange(5), np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
-    assert sums.total() == 15.0 and mins.min() == 1.0
-    # Internal nodes by hand: [1+2, 3+4, 5+0, 0+0] then [3+7, 5+0] then 15.
-    np.testing.assert_array_equal(sums._tree[1:8], [15, 10, 5, 3, 7, 5, 0])
-    np.testing.assert_array_equal(mins._tree[1:8], [1, 1, 5, 1, 3, 5, np.inf])
+    # Blocks of 2 leaves and a top level of 1 node: a plain binary tree over the 4 blocks.
+    tree = PriorityTree(5, block=2, top=1)
+    assert tree.n_nodes == 4 and tree.levels == 2 and tree.n_top == 1
+    assert tree.total() == 0.0 and tree.min() == np.inf
+    tree.update(np.arange(5), np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert tree.total() == 15.0 and tree.min() == 1.0
+    # Nodes by hand: blocks [1+2, 3+4, 5+0, 0+0] then [3+7, 5+0] then 15.
+    np.testing.assert_array_equal(tree._sums[1:8], [15, 10, 5, 3, 7, 5, 0])
+    np.testing.assert_array_equal(tree._mins[1:8], [1, 1, 5, 1, 3, 5, np.inf])
     # Repeated index: the last write wins, and the ancestors follow it.
-    for tree in (sums, mins):
-        tree.update(np.array([0, 3, 0]), np.array([9.0, 0.5, 6.0]))
-    np.testing.assert_array_equal(sums[np.arange(5)], [6, 2, 3, 0.5, 5])
-    assert sums.total() == 16.5 and mins.min() == 0.5
-    np.testing.assert_array_equal(sums._tree[1:4], [16.5, 11.5, 5])
+    tree.update(np.array([0, 3, 0]), np.array([9.0, 0.5, 6.0]))
+    np.testing.assert_array_equal(tree[np.arange(5)], [6, 2, 3, 0.5, 5])
+    assert tree.total() == 16.5 and tree.min() == 0.5
+    np.testing.assert_array_equal(tree._sums[1:4], [16.5, 11.5, 5])
+    # Empty leaves do not count for the minimum.
+    tree.update(np.array([3]), np.array([0.0]))
+    assert tree.total() == 16.0 and tree.min() == 2.0
+
+
+def test_tree_levels_stop_at_the_top():
+    tree = PriorityTree(1_000_000)
+    assert tree.n_top <= 4096 and tree.n_top << tree.levels == tree.n_nodes
+    assert tree.n_nodes * tree.block < 1_000_000 * 1.01  # little padding
 
 
 def test_tree_capacity_one():
-    tree = SumTree(1)
+    tree = PriorityTree(1)
     tree.update(np.array([0]), np.array([2.5]))
     assert tree.total() == 2.5
     np.testing.assert_array_equal(tree.find_prefixsum(np.array([0.0, 2.4])), [0, 0])
 
 
 def test_find_prefixsum_on_hand_made_tree():
-    tree = SumTree(4)
+    tree = PriorityTree(4, block=2, top=1)
     tree.update(np.arange(4), np.array([1.0, 0.0, 2.0, 3.0]))
     prefixes = np.array([0.0, 0.99, 1.0, 2.5, 2.999, 3.0, 5.99])
     np.testing.assert_array_equal(tree.find_prefixsum(prefixes), [0, 0, 2, 2, 2, 3, 3])
@@ -86,17 +98,20 @@ def test_find_prefixsum_on_hand_made_tree():
 
 
 def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
-    tree = SumTree(4)
-    tree.update(np.arange(4), np.array([1.0, 2.0, 0.0, 0.0]))
-    # At or past the total (what rounding can produce) the descent must stay on written leaves.
-    np.testing.assert_array_equal(
-        tree.find_prefixsum(np.array([3.0, 10.0, np.nextafter(3.0, 4.0)])), [1, 1, 1]
-    )
+    for block, top in ((1, 1), (2, 1), (8, 4096)):
+        tree = PriorityTree(4, block=block, top=top)
+        tree.update(np.arange(4), np.array([1.0, 2.0, 0.0, 0.0]))
+        # At or past the total (what rounding can produce) the search must stay on written leaves.
+        np.testing.assert_array_equal(
+            tree.find_prefixsum(np.array([3.0, 10.0, np.nextafter(3.0, 4.0)])), [1, 1, 1]
+        )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
     capacity=st.integers(1, 40),
+    block=st.sampled_from([1, 2, 3, 8]),
+    top=st.sampled_from([1, 2, 3, 4096]),
     batches=st.lists(
         st.lists(
             st.tuples(st.integers(0, 39), st.sampled_from([0.0, 0.25, 1.0, 3.5, 1e-3, 7.0])), max_size=12
@@ -105,25 +120,32 @@ def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
         max_size=8,
     ),
 )
-def test_trees_match_naive_recomputation(capacity, batches):
-    sums, mins = SumTree(capacity), MinTree(capacity)
-    leaves_sum = np.zeros(sums.capacity)
-    leaves_min = np.full(mins.capacity, np.inf)
+def test_tree_matches_naive_recomputation(capacity, block, top, batches):
+    tree = PriorityTree(capacity, block=block, top=top)
+    leaves = np.zeros(tree.n_nodes * block)
     for batch in batches:
         indices = np.array([i % capacity for i, _ in batch], dtype=np.int64)
         values = np.array([v for _, v in batch])
-        sums.update(indices, values)
-        mins.update(indices, values)
+        tree.update(indices, values)
         for i, v in zip(indices, values, strict=True):  # sequential writes: the last one wins
-            leaves_sum[i] = v
-            leaves_min[i] = v
-        np.testing.assert_allclose(sums._tree[1:], naive_tree(leaves_sum, np.add)[1:], rtol=1e-12)
-        np.testing.assert_array_equal(mins._tree[1:], naive_tree(leaves_min, np.minimum)[1:])
-        assert sums.total() == pytest.approx(leaves_sum.sum(), rel=1e-12)
-        assert mins.min() == leaves_min.min()
-        if sums.total() > 0:
-            found = sums.find_prefixsum(np.linspace(0.0, sums.total(), 17))
-            assert np.all(leaves_sum[found] > 0)
+            leaves[i] = v
+        np.testing.assert_array_equal(tree[np.arange(len(leaves))], leaves)
+        used = slice(tree.n_top, None)
+        naive_sums = naive_tree(leaves, np.add, block, tree.n_top)
+        naive_mins = naive_tree(np.where(leaves > 0, leaves, np.inf), np.minimum, block, tree.n_top)
+        np.testing.assert_allclose(tree._sums[used], naive_sums[used], rtol=1e-12)
+        np.testing.assert_array_equal(tree._mins[used], naive_mins[used])
+        assert tree.total() == pytest.approx(leaves.sum(), rel=1e-12)
+        assert tree.min() == (leaves[leaves > 0].min() if (leaves > 0).any() else np.inf)
+        if tree.total() > 0:
+            prefixes = np.linspace(0.0, tree.total(), 17)
+            found = tree.find_prefixsum(prefixes)
+            assert np.all(leaves[found] > 0)
+            # The leaf whose interval holds the prefix, unless rounding could move it across an edge.
+            cumulative = np.cumsum(leaves)
+            expected = np.searchsorted(cumulative, prefixes, side="right")
+            near_edge = np.isclose(prefixes[:, None], cumulative).any(axis=1)
+            assert np.all((found == expected) | near_edge)
 
 
 # ---- prioritized buffer ------------------------------------------------------------------------
@@ -237,11 +259,11 @@ def test_random_adds_and_updates_keep_priorities_consistent(alpha, operations):
                     model[i] = p**alpha
                     max_priority = max(max_priority, p)
         np.testing.assert_allclose(buffer.priorities(np.arange(15)), model, rtol=1e-12)
-        assert buffer._sum_tree.total() == pytest.approx(model.sum(), rel=1e-12)
+        assert buffer._tree.total() == pytest.approx(model.sum(), rel=1e-12)
         if (model > 0).any():
-            assert buffer._min_tree.min() == pytest.approx(model[model > 0].min(), rel=1e-12)
+            assert buffer._tree.min() == pytest.approx(model[model > 0].min(), rel=1e-12)
         else:
-            assert buffer._min_tree.min() == np.inf
+            assert buffer._tree.min() == np.inf
         assert buffer.max_priority == max_priority
 
 
@@ -348,7 +370,7 @@ def test_pickle_keeps_priorities(tmp_path):
     loaded = load_from_pkl(path)
     np.testing.assert_array_equal(loaded.priorities(np.arange(16)), buffer.priorities(np.arange(16)))
     assert loaded.max_priority == buffer.max_priority == 9.0
-    assert loaded._min_tree.min() == buffer._min_tree.min()
+    assert loaded._tree.min() == buffer._tree.min()
     np.random.seed(4)
     first = buffer.sample(32)
     np.random.seed(4)
@@ -362,7 +384,7 @@ def test_reset_clears_priorities():
     add_step(buffer, 0, 1)
     buffer.update_priorities(np.array([0]), np.array([5.0]))
     buffer.reset()
-    assert buffer._sum_tree.total() == 0.0 and buffer._min_tree.min() == np.inf
+    assert buffer._tree.total() == 0.0 and buffer._tree.min() == np.inf
     assert buffer.max_priority == 1.0 and buffer.size() == 0
 
 

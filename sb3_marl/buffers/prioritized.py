@@ -10,7 +10,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 
-from sb3_marl.buffers.sum_tree import MinTree, SumTree
+from sb3_marl.buffers.sum_tree import PriorityTree
 
 
 class PrioritizedReplayBufferSamples(NamedTuple):
@@ -39,7 +39,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     """
     Proportional prioritized replay (Schaul et al., 2016) with optional n-step returns.
 
-    Transition ``(pos, env)`` is leaf ``pos * n_envs + env`` of a sum tree and a min tree holding
+    Transition ``(pos, env)`` is leaf ``pos * n_envs + env`` of a tree of sums and minima holding
     ``priority ** alpha``. New transitions get the largest priority seen so far. A transition whose
     ``info["inactive"]`` is true gets priority 0 and is never sampled, nor made sampleable again by
     ``update_priorities``. With ``alpha=0`` sampling is uniform over the other transitions.
@@ -107,8 +107,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.gamma = gamma
         self.max_priority = 1.0
         self.n_leaves = self.buffer_size * self.n_envs
-        self._sum_tree = SumTree(self.n_leaves)
-        self._min_tree = MinTree(self.n_leaves)
+        self._tree = PriorityTree(self.n_leaves)
         self.next_action_masks: np.ndarray | None = None
         if action_mask_dim is not None:
             self.next_action_masks = np.ones((self.buffer_size, self.n_envs, action_mask_dim), dtype=bool)
@@ -136,7 +135,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super().add(obs, next_obs, action, reward, done, infos)
         active = np.array([not info.get("inactive", False) for info in infos])
         # Explicit zeros: 0 ** 0 would be 1 with alpha=0.
-        self._set_priorities(leaves, np.where(active, self.max_priority**self.alpha, 0.0))
+        self._tree.update(leaves, np.where(active, self.max_priority**self.alpha, 0.0))
 
     def sample(  # type: ignore[override]
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
@@ -153,14 +152,14 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
-        total = self._sum_tree.total()
+        total = self._tree.total()
         if total <= 0.0:
             raise RuntimeError(
                 "No transition to sample: the buffer is empty or all its transitions are inactive"
             )
         prefixes = (np.arange(batch_size) + np.random.random(batch_size)) * (total / batch_size)
-        leaves = self._sum_tree.find_prefixsum(prefixes)
-        weights = (self._min_tree.min() / self._sum_tree[leaves]) ** beta
+        leaves = self._tree.find_prefixsum(prefixes)
+        weights = (self._tree.min() / self._tree[leaves]) ** beta
         return self._samples_at(leaves, weights, env)
 
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
@@ -181,30 +180,25 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
         if indices.min() < 0 or indices.max() >= self.n_leaves:
             raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
-        keep = self._sum_tree[indices] > 0
+        keep = self._tree[indices] > 0
         if not keep.all():
             indices, priorities = indices[keep], priorities[keep]
         if indices.size > 0:
-            self._set_priorities(indices, priorities**self.alpha)
+            self._tree.update(indices, priorities**self.alpha)
             self.max_priority = max(self.max_priority, float(priorities.max()))
 
     def priorities(self, indices: np.ndarray) -> np.ndarray:
         """Stored ``priority ** alpha`` of the given leaves (0 for inactive or empty ones)."""
-        return self._sum_tree[np.asarray(indices, dtype=np.int64)]
+        return self._tree[np.asarray(indices, dtype=np.int64)]
 
     def reset(self) -> None:
         super().reset()
-        self._sum_tree.reset()
-        self._min_tree.reset()
+        self._tree.reset()
         self.max_priority = 1.0
 
     def _tensor(self, array: np.ndarray) -> th.Tensor:
         # Every array passed here is a fresh gather, so sharing its memory is safe.
         return self.to_torch(array, copy=False)
-
-    def _set_priorities(self, leaves: np.ndarray, values: np.ndarray) -> None:
-        self._sum_tree.update(leaves, values)
-        self._min_tree.update(leaves, np.where(values > 0, values, np.inf))
 
     def _n_step(
         self, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None = None

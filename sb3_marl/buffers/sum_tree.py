@@ -1,125 +1,149 @@
-"""Vectorized segment trees (sum and min) for prioritized replay, in plain NumPy."""
+"""Sum and min trees over blocks of priorities, for prioritized replay, in plain NumPy."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-class SegmentTree:
+class PriorityTree:
     """
-    A complete binary tree over ``capacity`` leaves (rounded up to a power of two) whose inner nodes
-    hold a reduction of their children. Node 1 is the root, node ``i`` has children ``2i`` and
-    ``2i + 1``, and leaf ``j`` is node ``capacity + j``. All operations take whole batches of indices.
+    Non-negative leaf values (priorities) with their sum, their minimum and a search by prefix sum, all
+    batched. A leaf of value 0 is empty: it is never found by :meth:`find_prefixsum` and does not
+    count for :meth:`min`.
 
-    :param capacity: Number of leaves needed; the tree allocates the next power of two.
+    The leaves are one array, cut into blocks of ``block`` leaves. Two binary trees over the blocks
+    (not the leaves) hold the sum and the minimum positive leaf under each node: node ``i`` has children
+    ``2i`` and ``2i + 1``, and block ``b`` is node ``n_nodes + b``. The trees stop at a top level of at
+    most ``top`` nodes (nodes ``n_top`` to ``2 * n_top - 1``), which ``total()``, ``min()`` and
+    ``find_prefixsum()`` reduce or scan whole. An update therefore writes its leaves, recomputes their
+    blocks from the leaves and climbs only the few levels up to the top. Leaves past ``capacity`` pad
+    the last top node and stay empty.
+
+    :param capacity: Number of leaves
+    :param block: Leaves per block
+    :param top: Most nodes in the top level
     """
 
-    _reduce: np.ufunc
-    _neutral: float
-
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, block: int = 8, top: int = 4096):
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
-        self.capacity = 1 << (capacity - 1).bit_length()
-        self.depth = self.capacity.bit_length() - 1
-        self._tree = np.full(2 * self.capacity, self._neutral, dtype=np.float64)
-        self._levels = np.arange(1, self.depth + 1)[:, None]
+        if block < 1 or top < 1:
+            raise ValueError(f"block and top must be >= 1, got {block} and {top}")
+        self.capacity = capacity
+        self.block = block
+        n_blocks = -(-capacity // block)
+        # Levels from the blocks up to the top, where each top node covers 2 ** levels blocks.
+        self.levels = (-(-n_blocks // top) - 1).bit_length()
+        self.n_top = -(-n_blocks // (1 << self.levels))
+        self.n_nodes = self.n_top << self.levels  # blocks, padded to whole top nodes
+        self._leaves = np.zeros(self.n_nodes * block)
+        self._sums = np.zeros(2 * self.n_nodes)
+        self._mins = np.full(2 * self.n_nodes, np.inf)
+        self._shifts = np.arange(1, self.levels + 1)[:, None]
+        self._in_block = np.arange(block)[:, None]
 
     def __getitem__(self, indices: np.ndarray) -> np.ndarray:
         """Leaf values at ``indices``."""
-        return self._tree[np.asarray(indices) + self.capacity]
+        return self._leaves[indices]
 
     def update(self, indices: np.ndarray, values: np.ndarray) -> None:
         """
-        Set leaves ``indices`` to ``values`` and recompute their ancestors.
+        Set leaves ``indices`` to ``values`` (>= 0) and recompute the nodes above them.
         When an index repeats, the last write wins.
         """
         indices = np.asarray(indices, dtype=np.int64).ravel()
-        if indices.size == 0:
-            return
         values = np.asarray(values, dtype=np.float64).ravel()
         if values.shape != indices.shape:
             raise ValueError(f"got {indices.size} indices but {values.size} values")
-        # Sorted unique leaves; the first occurrence in the reversed batch is the last write.
-        leaves, first = np.unique(indices[::-1], return_index=True)
-        if leaves[0] < 0 or leaves[-1] >= self.capacity:
+        if indices.size == 0:
+            return
+        if indices.min() < 0 or indices.max() >= self.capacity:
             raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
-        tree = self._tree
-        tree[leaves + self.capacity] = values[::-1][first]
-        # Ancestors of every leaf, one row per level from the bottom up. A parent listed twice gets
-        # the same value twice, which is harmless and cheaper than deduplicating each level.
-        parents = (leaves + self.capacity) >> self._levels
+        leaves = self._leaves
+        leaves[indices] = values
+        if (leaves[indices] != values).any():
+            # A repeated index kept another write than its last (NumPy does not promise the order).
+            unique, first = np.unique(indices[::-1], return_index=True)
+            leaves[unique] = values[::-1][first]
+        # Every node is recomputed from its children (blocks from their leaves), never shifted by a
+        # delta: a node listed twice gets the same value twice, so repeats need no deduplication.
+        blocks = indices // self.block
+        columns = self._block_columns(blocks)
+        nodes = blocks + self.n_nodes
+        sums, mins = self._sums, self._mins
+        sums[nodes] = columns.sum(axis=0)
+        mins[nodes] = np.where(columns > 0.0, columns, np.inf).min(axis=0)
+        parents = nodes >> self._shifts  # one row per level, from the bottom up
         lefts = parents << 1
         for parent, left, right in zip(parents, lefts, lefts + 1, strict=True):
-            tree[parent] = self._reduce(tree[left], tree[right])
+            sums[parent] = sums[left] + sums[right]
+            mins[parent] = np.minimum(mins[left], mins[right])
 
     def reset(self) -> None:
-        """Set every leaf back to the neutral value."""
-        self._tree.fill(self._neutral)
-
-    def reduce(self) -> float:
-        """Reduction over all leaves (the root)."""
-        return float(self._tree[1])
-
-
-class SumTree(SegmentTree):
-    """
-    Segment tree of sums; empty leaves are 0.
-
-    :param capacity: Number of leaves needed; the tree allocates the next power of two.
-    """
-
-    _reduce = np.add
-    _neutral = 0.0
+        """Empty every leaf."""
+        self._leaves.fill(0.0)
+        self._sums.fill(0.0)
+        self._mins.fill(np.inf)
 
     def total(self) -> float:
         """Sum of all leaves."""
-        return self.reduce()
+        return float(self._sums[self.n_top : 2 * self.n_top].sum())
+
+    def min(self) -> float:
+        """Smallest positive leaf (``inf`` when every leaf is empty)."""
+        return float(self._mins[self.n_top : 2 * self.n_top].min())
 
     def find_prefixsum(self, prefixes: np.ndarray) -> np.ndarray:
         """
         For each prefix ``p`` in ``[0, total())`` find the leaf ``i`` with
-        ``sum(leaves[:i]) <= p < sum(leaves[:i + 1])``, descending one level at a time for the batch.
+        ``sum(leaves[:i]) <= p < sum(leaves[:i + 1])``.
 
-        A leaf of value 0 is never returned while ``total() > 0``, even when rounding (or a prefix
-        at or past ``total()``) would lead the descent into an empty subtree.
+        An empty leaf is never returned while ``total() > 0``, even when rounding (or a prefix at or
+        past ``total()``) would lead the search into an empty subtree.
 
         :param prefixes: Prefix sums, any shape.
         :return: Leaf indices, same shape as ``prefixes``.
         """
         prefixes = np.asarray(prefixes, dtype=np.float64)
         flat = prefixes.ravel()
-        nodes = self._descend(flat, avoid_empty=False)
-        # Rare: rounding led into an empty subtree; descend again, never entering one.
-        empty = self._tree[nodes] <= 0.0
+        leaves = self._descend(flat, avoid_empty=False)
+        # Rare: rounding led into an empty subtree or leaf; search again, never entering one.
+        empty = self._leaves[leaves] <= 0.0
         if empty.any():
-            nodes[empty] = self._descend(flat[empty], avoid_empty=True)
-        return (nodes - self.capacity).reshape(prefixes.shape)
+            leaves[empty] = self._descend(flat[empty], avoid_empty=True)
+        return leaves.reshape(prefixes.shape)
 
     def _descend(self, prefixes: np.ndarray, avoid_empty: bool) -> np.ndarray:
-        remaining = prefixes.copy()
-        nodes = np.ones(remaining.shape, dtype=np.int64)
-        for _ in range(self.depth):
+        # Top level: a scan. Past its last non-empty node (a prefix at or past the total) stay in it.
+        top_sums = self._sums[self.n_top : 2 * self.n_top]
+        edges = np.zeros(self.n_top + 1)
+        np.cumsum(top_sums, out=edges[1:])
+        right_edges = edges[1:]
+        last = np.searchsorted(right_edges, right_edges[-1])
+        top = np.minimum(np.searchsorted(right_edges, prefixes, side="right"), last)
+        remaining = prefixes - edges[top]
+        # Down the tree to a block, one level at a time for the whole batch.
+        sums = self._sums
+        nodes = top + self.n_top
+        for _ in range(self.levels):
             left = nodes << 1
-            left_sum = self._tree[left]
+            left_sum = sums[left]
             go_right = remaining >= left_sum
             if avoid_empty:
-                go_right &= self._tree[left + 1] > 0.0
+                go_right &= sums[left + 1] > 0.0
             remaining -= left_sum * go_right
             nodes = left + go_right
-        return nodes
+        # Inside the block: the first leaf whose running sum passes the remainder.
+        # A remainder at or past the block's sum stays on its last leaf.
+        blocks = nodes - self.n_nodes
+        columns = self._block_columns(blocks)
+        running = columns.cumsum(axis=0)
+        running[-1] = np.inf
+        offsets = (running <= remaining).sum(axis=0)
+        if avoid_empty:  # at most the block's last non-empty leaf
+            offsets = np.minimum(offsets, self.block - 1 - np.argmax(columns[::-1] > 0.0, axis=0))
+        return blocks * self.block + offsets
 
-
-class MinTree(SegmentTree):
-    """
-    Segment tree of minima; empty leaves are ``+inf``.
-
-    :param capacity: Number of leaves needed; the tree allocates the next power of two.
-    """
-
-    _reduce = np.minimum
-    _neutral = np.inf
-
-    def min(self) -> float:
-        """Minimum over all leaves (``inf`` when every leaf is empty)."""
-        return self.reduce()
+    def _block_columns(self, blocks: np.ndarray) -> np.ndarray:
+        """The leaves of ``blocks``, one column per block: NumPy reduces across columns much faster."""
+        return self._leaves[blocks * self.block + self._in_block]
