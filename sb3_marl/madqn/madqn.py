@@ -505,7 +505,8 @@ class MADQN(DQN):
             self.replay_buffer.update_priorities(samples.indices, new_priorities)
 
             losses.append(loss.item())
-            q_means.append(current_q_values.mean().item())
+            if self.mixer is not None:
+                q_means.append(current_q_values.mean().item())
             td_errors.append(td_error)
             priorities.append(new_priorities)
             weights.append(is_weights.mean().item())
