@@ -4,6 +4,11 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 
 - ``madqn``: MADQN (Double DQN, PER, dueling, n-step) with parameter sharing on our VecEnv
 - ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
+- ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``,
+  QMIX with its default mixer sizes) and ``n_steps=1`` (a mixer takes 1-step returns only); the loss is on
+  the mixed team Q of the summed team reward
+- ``madqn_lrdecay``, ``madqn_agentid``: tuning trials, the preset with a learning rate decaying linearly
+  from 1e-3 to 0 over the run, or with a one-hot agent id appended to observations (``agent_indicator``)
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
 - ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
   ``concat_vec_envs_v1``), whose time-outs are terminal (it never sets ``TimeLimit.truncated``); it has
@@ -19,7 +24,8 @@ Every method is evaluated the same way: greedy actions, whole episodes on a sepa
 one env copy = 3 agent steps on simple_spread). Published MPE numbers convert as
 ``paper = 2 * mpe2 - 75`` for this setting.
 
-Each run is written to ``docs/learning_runs[_quick]/<env>__<method>__seed<k>.json``; after every run
+Each run is written to ``docs/learning_runs[_quick]/<env>__<method>__seed<k>.json`` (with
+``__<steps>steps`` after the method at a budget other than the default); after every run
 (and with ``--report``) the table ``docs/results[_quick].md``, its CSV and the plots
 ``docs/learning_<env>[_quick].png`` are rebuilt from all stored runs, so every number in them comes from
 this script.
@@ -106,12 +112,28 @@ ZOO_CARTPOLE: dict[str, Any] = {
     "policy_kwargs": {"net_arch": [256, 256]},
 }
 
-SPREAD_METHODS = ("madqn", "madqn_noper", "ppo", "supersuit_dqn", "random", "nearest", "scripted")
+SPREAD_METHODS = (
+    "madqn",
+    "madqn_noper",
+    "madqn_vdn",
+    "madqn_qmix",
+    "madqn_lrdecay",
+    "madqn_agentid",
+    "ppo",
+    "supersuit_dqn",
+    "random",
+    "nearest",
+    "scripted",
+)
 UNTRAINED = ("random", "nearest", "scripted")
 CARTPOLE_METHODS = ("madqn", "dqn")
 LABELS = {
     ("spread", "madqn"): "MADQN (PER, double, dueling)",
     ("spread", "madqn_noper"): "MADQN without PER",
+    ("spread", "madqn_vdn"): "MADQN + VDN (n_steps 1)",
+    ("spread", "madqn_qmix"): "MADQN + QMIX (n_steps 1)",
+    ("spread", "madqn_lrdecay"): "MADQN, learning rate 1e-3 decaying linearly to 0",
+    ("spread", "madqn_agentid"): "MADQN, one-hot agent id in observations",
     ("spread", "ppo"): "SB3 PPO, parameter sharing",
     ("spread", "supersuit_dqn"): "SB3 DQN on SuperSuit's vector path",
     ("spread", "random"): "random",
@@ -186,10 +208,12 @@ def scripted_actions(obs: np.ndarray) -> np.ndarray:
 # Evaluation
 
 
-def make_spread_vec_env(n_envs: int, seed: int) -> Any:
+def make_spread_vec_env(n_envs: int, seed: int, agent_indicator: bool = False) -> Any:
     from sb3_marl.envs import make_vec_env
 
-    return make_vec_env(SPREAD_ID, n_envs=n_envs, seed=seed, env_kwargs=SPREAD_KWARGS)
+    return make_vec_env(
+        SPREAD_ID, n_envs=n_envs, seed=seed, env_kwargs=SPREAD_KWARGS, agent_indicator=agent_indicator
+    )
 
 
 def evaluate_spread(
@@ -281,13 +305,15 @@ def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> Any:
     """The model of one simple_spread method and its training env."""
     config = dict(preset)
     n_envs = config.pop("n_envs")
-    if method in ("madqn", "madqn_noper"):
+    if method in MADQN_METHODS:
+        from stable_baselines3.common.utils import LinearSchedule
+
         from sb3_marl.madqn import MADQN
 
-        env = make_spread_vec_env(n_envs, seed)
-        return MADQN(
-            "MlpPolicy", env, seed=seed, device="cpu", prioritized_replay=method == "madqn", **config
-        )
+        env = make_spread_vec_env(n_envs, seed, config.pop("agent_indicator", False))
+        if isinstance(config["learning_rate"], str):  # "lin_<initial>": linear decay to 0 over the run
+            config["learning_rate"] = LinearSchedule(float(config["learning_rate"][4:]), 0.0, 1.0)
+        return MADQN("MlpPolicy", env, seed=seed, device="cpu", **config)
     if method == "ppo":
         from stable_baselines3 import PPO
 
@@ -310,16 +336,31 @@ def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> Any:
     raise ValueError(method)
 
 
+# MADQN variants on simple_spread: changes to the demo preset.
+MADQN_METHODS: dict[str, dict[str, Any]] = {
+    "madqn": {},
+    "madqn_noper": {"prioritized_replay": False},
+    "madqn_vdn": {"mixer": "vdn", "n_steps": 1},
+    "madqn_qmix": {"mixer": "qmix", "n_steps": 1},
+    "madqn_lrdecay": {"learning_rate": "lin_1e-3"},
+    "madqn_agentid": {"agent_indicator": True},
+}
+
+
 def spread_preset(method: str) -> dict[str, Any]:
+    """The hyperparameters of a trained simple_spread method (as stored with its runs)."""
     if method == "ppo":
         return dict(PPO_SPREAD)
     base = demo_preset()
     base.pop("n_timesteps", None)
+    base.update(MADQN_METHODS.get(method, {}))
     return base
 
 
 def run_spread(method: str, seed: int, joint_steps: int, eval_every: int, n_eval: int) -> dict[str, Any]:
-    eval_env = make_spread_vec_env(4, 100_000 + seed)
+    eval_env = make_spread_vec_env(
+        4, 100_000 + seed, MADQN_METHODS.get(method, {}).get("agent_indicator", False)
+    )
     eval_seed = 200_000 + seed
     record: dict[str, Any] = {"env": "spread", "method": method, "seed": seed, "eval_episodes": n_eval}
     if method in UNTRAINED:
@@ -502,7 +543,7 @@ def report(quick: bool, echo: bool = True) -> None:
             stats = [mean_ci(ys[:, k]) for k in range(n_points)]
             mu = np.array([s[0] for s in stats])
             hw = np.nan_to_num(np.array([s[1] for s in stats]))
-            (line,) = ax.plot(x, mu, label=f"{label} ({len(seeds)} seeds)")
+            (line,) = ax.plot(x, mu, label=f"{label} ({len(seeds)} seeds, {steps // 1000}k)")
             ax.fill_between(x, mu - hw, mu + hw, alpha=0.2, color=line.get_color())
             plotted = True
         if env == "spread":
@@ -600,12 +641,14 @@ def main(argv: list[str] | None = None) -> None:
             if method not in valid:
                 parser.error(f"unknown method {method!r} for {env}; choose from {valid}")
         if env == "spread":
-            steps = args.steps or (6_000 if args.quick else int(demo_preset()["n_timesteps"]) // N_AGENTS)
+            default_steps = 6_000 if args.quick else int(demo_preset()["n_timesteps"]) // N_AGENTS
             default_every = 2_000 if args.quick else 5_000
         else:
-            steps = args.steps or (5_000 if args.quick else 50_000)
+            default_steps = 5_000 if args.quick else 50_000
             default_every = 1_000 if args.quick else 2_500
-        steps = int(steps)
+        steps = int(args.steps or default_steps)
+        # Runs at another budget than the default are stored beside the default ones, not over them.
+        budget_tag = "" if steps == default_steps else f"__{steps}steps"
         every = args.eval_every or default_every
         for method in methods:
             untrained = method in UNTRAINED
@@ -622,7 +665,8 @@ def main(argv: list[str] | None = None) -> None:
                     eval_every=every,
                     argv=shlex.join([sys.executable, *sys.argv]),
                 )
-                path = os.path.join(run_dir(args.quick), f"{env}__{method}__seed{seed}.json")
+                tag = "" if untrained else budget_tag
+                path = os.path.join(run_dir(args.quick), f"{env}__{method}{tag}__seed{seed}.json")
                 with open(path, "w") as file:
                     json.dump(record, file, indent=1)
                 report(args.quick, echo=False)

@@ -1,0 +1,77 @@
+"""Slow learning test on simple_spread (deselected by default; run with ``make test-slow``).
+
+MADQN with the `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml)
+trains for 300k agent steps (100k joint steps) and is evaluated greedily over 20 team episodes, beside
+random play and SB3 DQN on SuperSuit's vector path trained at the same budget, all measured here with
+the setup of ``benchmarks/learning.py`` (same env seeds, same evaluation episodes).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch as th
+
+from benchmarks.learning import (
+    N_AGENTS,
+    build_spread_model,
+    evaluate_spread,
+    greedy,
+    make_spread_vec_env,
+    seed_everything,
+    spread_preset,
+)
+
+SEED = 0
+JOINT_STEPS = 100_000  # 300k agent steps
+N_EVAL = 20
+
+
+def _greedy_team_return(method: str) -> float:
+    """Train ``method`` for JOINT_STEPS and return its mean greedy team return over N_EVAL episodes."""
+    seed_everything(SEED)
+    model = build_spread_model(method, SEED, spread_preset(method))
+    model.learn(total_timesteps=JOINT_STEPS * N_AGENTS)
+    eval_env = make_spread_vec_env(4, 100_000 + SEED)
+    try:
+        return float(np.mean(evaluate_spread(greedy(model), eval_env, N_EVAL, 200_000 + SEED)))
+    finally:
+        model.get_env().close()
+        eval_env.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2_400)
+def test_madqn_learns_simple_spread() -> None:
+    """MADQN's greedy team return is at least 15 points above random play's, and not more than 5 points
+    below SB3 DQN's on SuperSuit at the same budget.
+
+    Measured with ``benchmarks/learning.py --steps 100000`` (seeds 0, 1, 2; this test is seed 0): MADQN
+    -47.3, -53.0, -46.8; SuperSuit+SB3 DQN -51.3, -62.2, -57.6; random (100 episodes) -80.0, -78.4,
+    -82.5. MADQN is about 33 points above random, hence the 15-point margin. It beat SuperSuit's DQN on
+    every seed, by 3.9 to 10.8 points, which is not enough to assert "better" with a margin on one
+    seed, so the second check only guards against MADQN falling clearly behind it. One run of this test
+    (not bit-identical to the benchmark's, which evaluates during training): MADQN -46.6, SuperSuit+SB3
+    DQN -52.1, random -80.0, in 196 s on a shared 2-core CPU with one torch thread."""
+    threads = th.get_num_threads()
+    th.set_num_threads(1)
+    try:
+        start = time.time()
+        eval_env = make_spread_vec_env(4, 100_000 + SEED)
+        rng = np.random.default_rng(SEED)
+        random_return = float(
+            np.mean(evaluate_spread(lambda obs: rng.integers(0, 5, len(obs)), eval_env, 100, 200_000 + SEED))
+        )
+        eval_env.close()
+        madqn_return = _greedy_team_return("madqn")
+        dqn_return = _greedy_team_return("supersuit_dqn")
+        print(
+            f"simple_spread, {JOINT_STEPS * N_AGENTS:,} agent steps: MADQN {madqn_return:.1f}, "
+            f"SuperSuit+SB3 DQN {dqn_return:.1f}, random {random_return:.1f} ({time.time() - start:.0f} s)"
+        )
+        assert madqn_return >= random_return + 15
+        assert madqn_return >= dqn_return - 5
+    finally:
+        th.set_num_threads(threads)
