@@ -66,14 +66,21 @@ def main() -> None:
         args.steps, args.repeats = 1000, 3
     th.set_num_threads(1)
     kwargs = dict(
-        learning_starts=args.learning_starts, train_freq=args.train_freq, batch_size=args.batch_size,
-        buffer_size=args.buffer_size, target_update_interval=500, seed=0, device="cpu",
+        learning_starts=args.learning_starts,
+        train_freq=args.train_freq,
+        batch_size=args.batch_size,
+        buffer_size=args.buffer_size,
+        target_update_interval=500,
+        seed=0,
+        device="cpu",
         policy_kwargs=dict(net_arch=args.net_arch),
     )
 
-    print(f"{args.steps} timesteps per run, train_freq {args.train_freq}, batch {args.batch_size}, "
-          f"buffer {args.buffer_size:,}, learning_starts {args.learning_starts}, net_arch {args.net_arch}; "
-          f"median of {args.repeats}")
+    print(
+        f"{args.steps} timesteps per run, train_freq {args.train_freq}, batch {args.batch_size}, "
+        f"buffer {args.buffer_size:,}, learning_starts {args.learning_starts}, net_arch {args.net_arch}; "
+        f"median of {args.repeats}"
+    )
     print(f"{'env':<18}{'algorithm':<20}{'timesteps/s':>12}{'/ DQN':>8}")
     for env_name, make_env in ENVS.items():
         for make_algo in ALGOS.values():  # warm-up

@@ -40,8 +40,13 @@ def make_cpprb(capacity: int):
     import cpprb
 
     obs = {"shape": 18, "dtype": np.float32}
-    env_dict = {"obs": obs, "next_obs": obs, "act": {"dtype": np.int64}, "rew": {"dtype": np.float32},
-                "done": {"dtype": np.float32}}
+    env_dict = {
+        "obs": obs,
+        "next_obs": obs,
+        "act": {"dtype": np.int64},
+        "rew": {"dtype": np.float32},
+        "done": {"dtype": np.float32},
+    }
     return cpprb.PrioritizedReplayBuffer(capacity, env_dict, alpha=ALPHA)
 
 
@@ -134,13 +139,19 @@ def main() -> None:
             rates[key].append(timed(fn, args.chunk))
     med = {key: statistics.median(values) for key, values in rates.items()}
 
-    print(f"capacity {args.capacity:,}, {fill:,} transitions added ({n} per add), batch {batch}, "
-          f"alpha {ALPHA}, beta {BETA}; medians over timed chunks of {args.chunk} calls")
+    print(
+        f"capacity {args.capacity:,}, {fill:,} transitions added ({n} per add), batch {batch}, "
+        f"alpha {ALPHA}, beta {BETA}; medians over timed chunks of {args.chunk} calls"
+    )
     print(f"{'operation':<34}{'sb3_marl':>12}{'cpprb':>12}{'ours/cpprb':>12}")
-    print(f"{'add (transitions/s)':<34}{med['add ours']:>12,.0f}{med['add cpprb']:>12,.0f}"
-          f"{med['add ours'] / med['add cpprb']:>12.3f}")
-    print(f"{'sample+update (batches/s)':<34}{med['sample ours']:>12,.0f}{med['sample cpprb']:>12,.0f}"
-          f"{med['sample ours'] / med['sample cpprb']:>12.3f}")
+    print(
+        f"{'add (transitions/s)':<34}{med['add ours']:>12,.0f}{med['add cpprb']:>12,.0f}"
+        f"{med['add ours'] / med['add cpprb']:>12.3f}"
+    )
+    print(
+        f"{'sample+update (batches/s)':<34}{med['sample ours']:>12,.0f}{med['sample cpprb']:>12,.0f}"
+        f"{med['sample ours'] / med['sample cpprb']:>12.3f}"
+    )
 
     size = 1_000_000
     sb3 = lambda: ReplayBuffer(size, OBS_SPACE, ACT_SPACE, device="cpu", n_envs=n)  # noqa: E731
@@ -151,8 +162,10 @@ def main() -> None:
     print(f"{'measure':<34}{'PER (ours)':>12}{'SB3 Replay':>12}{'ours/SB3':>12}")
     for name, (a, b) in (("NumPy array nbytes", nbytes), ("tracemalloc", traced)):
         print(f"{name:<34}{a / 1e6:>12.1f}{b / 1e6:>12.1f}{a / b:>12.3f}")
-    print(f"target: memory ours/SB3 <= 1.10 -> {nbytes[0] / nbytes[1]:.3f} "
-          f"({'met' if nbytes[0] / nbytes[1] <= 1.1 else 'MISSED'})")
+    print(
+        f"target: memory ours/SB3 <= 1.10 -> {nbytes[0] / nbytes[1]:.3f} "
+        f"({'met' if nbytes[0] / nbytes[1] <= 1.1 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

@@ -168,8 +168,8 @@ class EnvCopy:
             acting = {a: actions[self.index[a]] for a in env.agents}
         else:  # every live agent acts: check all their actions at once
             legal = self.masks[self._rows, actions]
-            for k in np.flatnonzero(self.alive & ~legal):
-                self._env_action(int(k), actions[k])  # raises, saying why
+            for illegal in np.flatnonzero(self.alive & ~legal):
+                self._env_action(int(illegal), actions[illegal])  # raises, saying why
             values = actions.tolist()
             acting = {a: values[self.index[a]] for a in env.agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
