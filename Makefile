@@ -13,7 +13,7 @@ install: .stamp-install
 	touch $@
 
 demo: install
-	WANDB_MODE=$${WANDB_MODE:-offline} $(PYTHON) -m sb3_marl train --env mpe2.simple_spread_v3 --algo madqn --seed 0 --wandb-project sb3-marl --output runs/demo
+	OMP_NUM_THREADS=1 WANDB_MODE=$${WANDB_MODE:-offline} $(PYTHON) -m sb3_marl train --env mpe2.simple_spread_v3 --algo madqn --seed 0 --wandb-project sb3-marl --output runs/demo
 
 test: install
 	$(PYTHON) -m pytest -q

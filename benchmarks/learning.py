@@ -4,9 +4,9 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 
 - ``madqn``: MADQN (Double DQN, PER, dueling, n-step) with parameter sharing on our VecEnv
 - ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
-- ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``,
-  QMIX with its default mixer sizes) and ``n_steps=1`` (a mixer takes 1-step returns only); the loss is on
-  the mixed team Q of the summed team reward
+- ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``)
+  and ``n_steps=1`` (a mixer takes 1-step returns only); QMIX with its default mixer sizes and a target
+  update every 10k timesteps; the loss is on the mixed team Q of the summed team reward
 - ``madqn_lrdecay``, ``madqn_agentid``: tuning trials, the preset with a learning rate decaying linearly
   from 1e-3 to 0 over the run, or with a one-hot agent id appended to observations (``agent_indicator``)
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
@@ -131,7 +131,7 @@ LABELS = {
     ("spread", "madqn"): "MADQN (PER, double, dueling)",
     ("spread", "madqn_noper"): "MADQN without PER",
     ("spread", "madqn_vdn"): "MADQN + VDN (n_steps 1)",
-    ("spread", "madqn_qmix"): "MADQN + QMIX (n_steps 1)",
+    ("spread", "madqn_qmix"): "MADQN + QMIX (n_steps 1, target update 10k)",
     ("spread", "madqn_lrdecay"): "MADQN, learning rate 1e-3 decaying linearly to 0",
     ("spread", "madqn_agentid"): "MADQN, one-hot agent id in observations",
     ("spread", "ppo"): "SB3 PPO, parameter sharing",
@@ -340,8 +340,8 @@ def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> Any:
 MADQN_METHODS: dict[str, dict[str, Any]] = {
     "madqn": {},
     "madqn_noper": {"prioritized_replay": False},
-    "madqn_vdn": {"mixer": "vdn", "n_steps": 1},
-    "madqn_qmix": {"mixer": "qmix", "n_steps": 1},
+    "madqn_vdn": {"mixer": "vdn"},
+    "madqn_qmix": {"mixer": "qmix"},
     "madqn_lrdecay": {"learning_rate": "lin_1e-3"},
     "madqn_agentid": {"agent_indicator": True},
 }
@@ -353,7 +353,9 @@ def spread_preset(method: str) -> dict[str, Any]:
         return dict(PPO_SPREAD)
     base = demo_preset()
     base.pop("n_timesteps", None)
+    mixer_overrides = base.pop("mixer_overrides", {})
     base.update(MADQN_METHODS.get(method, {}))
+    base.update(mixer_overrides.get(base.get("mixer"), {}))  # the preset's settings for the mixer
     return base
 
 
@@ -602,8 +604,26 @@ def report(quick: bool, echo: bool = True) -> None:
         file.write("\n".join(lines))
     with open(os.path.join(DOCS, f"results{suffix}.csv"), "w") as file:
         file.write("\n".join(csv_rows) + "\n")
+    if not quick:
+        _update_readme(lines[4:])
     if echo:
         print("\n".join(lines))
+
+
+README_START, README_END = "<!-- learning-results:start -->", "<!-- learning-results:end -->"
+
+
+def _update_readme(lines: list[str]) -> None:
+    """Put the results table in the README between its markers, so the README shows what was measured."""
+    path = os.path.join(ROOT, "README.md")
+    with open(path) as file:
+        text = file.read()
+    head, start, rest = text.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not (start and end):
+        return
+    with open(path, "w") as file:
+        file.write(head + start + "\n" + "\n".join(lines) + "\n" + end + tail)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ _ENV_KEYS = (
     "env_wrapper",
     "agent_indicator",
     "action_mask_in_obs",
+    "mixer_overrides",
 )
 CONFIG_FILE = "config.yml"
 
@@ -340,7 +341,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.mixer:
         if args.algo != "madqn":
             raise CLIError(f"--mixer needs --algo madqn, not {args.algo}.")
-        algo_kwargs["mixer"] = params["mixer"] = args.mixer
+        # a preset may tune each mixer: `mixer_overrides: {qmix: {...}}`
+        overrides = {"mixer": args.mixer, **(params.get("mixer_overrides") or {}).get(args.mixer, {})}
+        algo_kwargs.update(overrides)
+        params.update(overrides)
         if int(algo_kwargs.get("n_steps", 1)) > 1:
             print("Note: n-step returns are not supported with a mixer; using n_steps=1.", file=sys.stderr)
             algo_kwargs["n_steps"] = params["n_steps"] = 1

@@ -85,7 +85,10 @@ def test_train_with_a_mixer(tmp_path, capsys):
     args += ["--env-kwargs", "max_cycles=5", "--output", str(output), "--eval-episodes", "1", *QUIET]
     assert main(args) == 0
     assert "Team return: madqn" in capsys.readouterr().out
-    assert yaml.safe_load((output / "config.yml").read_text())["hyperparams"]["mixer"] == "qmix"
+    hyperparams = yaml.safe_load((output / "config.yml").read_text())["hyperparams"]
+    assert hyperparams["mixer"] == "qmix"
+    # the preset's settings for QMIX are laid over its own
+    assert hyperparams["n_steps"] == 1 and hyperparams["target_update_interval"] == 10_000
     from sb3_marl import MADQN
 
     assert MADQN.load(output / "model.zip").mixer == "qmix"
