@@ -138,9 +138,10 @@ class EnvCopy:
             self._step_aec(actions, rewards, dones, infos)
         else:
             self._step_parallel(actions, rewards, dones, infos)
-        for k in np.flatnonzero(~was_alive):
-            infos[k]["inactive"] = True
-            rewards[k] = 0.0
+        if not was_alive.all():
+            for k in np.flatnonzero(~was_alive):
+                infos[k]["inactive"] = True
+                rewards[k] = 0.0
         if not self.alive.any():
             terminal_state = None if self.state_space is None else self.state()
             _, _, reset_infos = self.reset()
@@ -167,9 +168,10 @@ class EnvCopy:
         if self.masks is None:
             acting = {a: actions[self.index[a]] for a in env.agents}
         else:  # every live agent acts: check all their actions at once
-            legal = self.masks[self._rows, actions]
-            for illegal in np.flatnonzero(self.alive & ~legal):
-                self._env_action(int(illegal), actions[illegal])  # raises, saying why
+            illegal = self.alive & ~self.masks[self._rows, actions]
+            if illegal.any():
+                k = int(np.flatnonzero(illegal)[0])
+                self._env_action(k, actions[k])  # raises, saying why
             values = actions.tolist()
             acting = {a: values[self.index[a]] for a in env.agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)

@@ -31,8 +31,9 @@ class MultiAgentVecMonitor(VecMonitor):
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, dones, infos = super().step_wait()
-        inactive = np.array([info.get("inactive", False) for info in infos])
-        self.episode_lengths[inactive] -= 1  # an inactive slot is never done, so VecMonitor counted it
+        inactive = [info.get("inactive", False) for info in infos]
+        if any(inactive):  # an inactive slot is never done, so VecMonitor counted the step: take it back
+            self.episode_lengths[np.array(inactive)] -= 1
         self._copy_returns += rewards
         self._copy_lengths += 1
         for c in range(len(self._copy_lengths)):
