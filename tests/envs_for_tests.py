@@ -1,4 +1,5 @@
-"""Small PettingZoo envs whose every step is fixed, to pin the VecEnv's edge cases exactly."""
+"""Test doubles: small PettingZoo envs whose every step is fixed, to pin the VecEnv's edge cases
+exactly, and an SB3 logger output that keeps every dump."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv, ParallelEnv
+from stable_baselines3.common.logger import KVWriter
 
 N_ACTIONS = 3
 
@@ -179,3 +181,16 @@ class TurnEnv(AECEnv):
                 flags[a] = True
         self.agent_selection = self.agents[(k + 1) % len(self.agents)]
         self._accumulate_rewards()
+
+
+class Capture(KVWriter):
+    """Keeps every dump of the SB3 logger: ``{step: {key: value}}``."""
+
+    def __init__(self) -> None:
+        self.dumps: dict[int, dict[str, Any]] = {}
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
+        self.dumps.setdefault(step, {}).update(key_values)
+
+    def close(self) -> None:
+        pass

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch as th
-from envs_for_tests import DeathEnv, MixedSpacesEnv, TurnEnv
+from envs_for_tests import Capture, DeathEnv, MixedSpacesEnv, TurnEnv
 from gymnasium import spaces
 from sb3_contrib import MaskablePPO
 from stable_baselines3 import DQN, PPO
@@ -53,19 +53,6 @@ def one_thread():
 
 def death_env() -> DeathEnv:
     return DeathEnv(ends=DEATH_ENDS)
-
-
-class Capture(KVWriter):
-    """Keeps every dump of the SB3 logger: ``{step: {key: value}}``."""
-
-    def __init__(self) -> None:
-        self.dumps: dict[int, dict[str, Any]] = {}
-
-    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
-        self.dumps.setdefault(step, {}).update(key_values)
-
-    def close(self) -> None:
-        pass
 
 
 class Fixed:

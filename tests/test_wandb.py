@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 import stable_baselines3
 import torch as th
+from envs_for_tests import Capture
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import HParam, KVWriter, Logger
+from stable_baselines3.common.logger import HParam, Logger
 
 import sb3_marl
 from sb3_marl.envs import make_vec_env
@@ -93,19 +94,6 @@ def read_run(run_dir: str) -> dict[str, Any]:
                 (record.artifact.name, list(record.artifact.aliases), json.loads(record.artifact.metadata))
             )
     return {"history": history, "config": config, "artifacts": artifacts}
-
-
-class Capture(KVWriter):
-    """Keeps every dump of the SB3 logger: ``{step: {key: value}}``."""
-
-    def __init__(self) -> None:
-        self.dumps: dict[int, dict[str, Any]] = {}
-
-    def write(self, key_values: dict[str, Any], key_excluded: dict[str, Any], step: int = 0) -> None:
-        self.dumps.setdefault(step, {}).update(key_values)
-
-    def close(self) -> None:
-        pass
 
 
 class TeamReturns(BaseCallback):
