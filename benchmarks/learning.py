@@ -5,8 +5,9 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 - ``madqn``: MADQN (Double DQN, PER, dueling, n-step) with parameter sharing on our VecEnv
 - ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
 - ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``)
-  and ``n_steps=1`` (a mixer takes 1-step returns only); QMIX with its default mixer sizes and a target
-  update every 10k timesteps; the loss is on the mixed team Q of the summed team reward
+  and the preset's ``mixer_overrides``: ``n_steps=1`` (a mixer takes 1-step returns only) and a target
+  update every 10k timesteps; QMIX with its default mixer sizes; the loss is on the mixed team Q of the
+  summed team reward
 - ``madqn_lrdecay``, ``madqn_agentid``: tuning trials, the preset with a learning rate decaying linearly
   from 1e-3 to 0 over the run, or with a one-hot agent id appended to observations (``agent_indicator``)
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
@@ -130,7 +131,7 @@ CARTPOLE_METHODS = ("madqn", "dqn")
 LABELS = {
     ("spread", "madqn"): "MADQN (PER, double, dueling)",
     ("spread", "madqn_noper"): "MADQN without PER",
-    ("spread", "madqn_vdn"): "MADQN + VDN (n_steps 1)",
+    ("spread", "madqn_vdn"): "MADQN + VDN (n_steps 1, target update 10k)",
     ("spread", "madqn_qmix"): "MADQN + QMIX (n_steps 1, target update 10k)",
     ("spread", "madqn_lrdecay"): "MADQN, learning rate 1e-3 decaying linearly to 0",
     ("spread", "madqn_agentid"): "MADQN, one-hot agent id in observations",
