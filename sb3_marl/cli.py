@@ -567,6 +567,14 @@ def _add_env_arguments(parser: argparse.ArgumentParser, required: bool = True) -
     )
 
 
+def _add_progress_bar_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress-bar",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``sb3-marl``."""
     parser = _Parser(
@@ -644,11 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--eval-episodes", type=int, default=10, help="episodes of each evaluation and of the final one"
     )
     train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="SB3 verbosity")
-    train.add_argument(
-        "--progress-bar",
-        action=argparse.BooleanOptionalAction,
-        help="show a progress bar (default: when stderr is a terminal)",
-    )
+    _add_progress_bar_argument(train)
     train.set_defaults(func=_train)
 
     evaluate = commands.add_parser(
@@ -669,11 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--video", metavar="FILE", help="also film one episode to a .gif or .mp4 file (needs imageio)"
     )
-    evaluate.add_argument(
-        "--progress-bar",
-        action=argparse.BooleanOptionalAction,
-        help="show a progress bar (default: when stderr is a terminal)",
-    )
+    _add_progress_bar_argument(evaluate)
     evaluate.set_defaults(func=_eval)
 
     check = commands.add_parser(
