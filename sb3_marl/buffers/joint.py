@@ -122,14 +122,14 @@ class JointReplayBuffer(PrioritizedReplayBuffer):
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
     ) -> JointReplayBufferSamples:
         samples = super().sample(batch_size, env, beta)
-        rows, cols = np.divmod(samples.indices, self.n_envs)
+        leaves = samples.indices
         masks = samples.next_action_masks
         assert masks is not None
         return JointReplayBufferSamples(
             *samples[:-1],
             next_action_masks=masks.reshape(batch_size, self.n_agents, -1),
-            states=self._tensor(self.states[rows, cols]),
-            next_states=self._tensor(self.next_states[rows, cols]),
-            active=self._tensor(self.active[rows, cols].astype(np.float32)),
-            next_active=self._tensor(self.next_active[rows, cols].astype(np.float32)),
+            states=self._tensor(self._gather(self.states, leaves)),
+            next_states=self._tensor(self._gather(self.next_states, leaves)),
+            active=self._tensor(self._gather(self.active, leaves).astype(np.float32)),
+            next_active=self._tensor(self._gather(self.next_active, leaves).astype(np.float32)),
         )

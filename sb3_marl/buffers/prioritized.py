@@ -108,6 +108,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.max_priority = 1.0
         self.n_leaves = self.buffer_size * self.n_envs
         self._tree = PriorityTree(self.n_leaves)
+        self._env_leaves = np.arange(self.n_envs)
         self.next_action_masks: np.ndarray | None = None
         if action_mask_dim is not None:
             self.next_action_masks = np.ones((self.buffer_size, self.n_envs, action_mask_dim), dtype=bool)
@@ -121,7 +122,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         done: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
-        leaves = self.pos * self.n_envs + np.arange(self.n_envs)
+        leaves = self._env_leaves + self.pos * self.n_envs
         if self.next_action_masks is not None:
             masks = self.next_action_masks[self.pos]
             masks[:] = True
@@ -133,9 +134,11 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                 if mask is not None:
                     masks[env_idx] = mask
         super().add(obs, next_obs, action, reward, done, infos)
-        active = np.array([not info.get("inactive", False) for info in infos])
-        # Explicit zeros: 0 ** 0 would be 1 with alpha=0.
-        self._tree.update(leaves, np.where(active, self.max_priority**self.alpha, 0.0))
+        priorities = np.full(self.n_envs, self.max_priority**self.alpha)
+        for env_idx, info in enumerate(infos):
+            if info.get("inactive", False):
+                priorities[env_idx] = 0.0  # explicitly: 0 ** 0 would be 1 with alpha=0
+        self._tree.update(leaves, priorities, distinct=True)
 
     def sample(  # type: ignore[override]
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
@@ -200,50 +203,53 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         # Every array passed here is a fresh gather, so sharing its memory is safe.
         return self.to_torch(array, copy=False)
 
+    def _gather(self, array: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """``array[rows, cols]`` for leaves ``flat = rows * n_envs + cols`` (one ``take``: faster)."""
+        return array.reshape(-1, *array.shape[2:]).take(flat, axis=0)
+
     def _n_step(
-        self, rows: np.ndarray, cols: np.ndarray, env: VecNormalize | None = None
+        self, leaves: np.ndarray, env: VecNormalize | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """
-        n-step returns from transitions ``(rows, cols)``, with the semantics of SB3's NStepReplayBuffer:
+        n-step returns from transitions ``leaves``, with the semantics of SB3's NStepReplayBuffer:
         a sequence ends at its first done or time-out, or at the last written row (the row after it
         is empty or from an older episode).
 
-        :return: returns ``[batch, 1]``, discounts ``gamma ** k`` ``[batch, 1]``, and the row of the
+        :return: returns ``[batch, 1]``, discounts ``gamma ** k`` ``[batch, 1]``, and the leaf of the
             last transition used (whose next observation and done flag close the sequence)
         """
         if self.n_steps == 1:
-            rewards = self._normalize_reward(self.rewards[rows, cols].reshape(-1, 1), env)
-            return rewards, np.full((len(rows), 1), self.gamma, dtype=np.float32), rows
+            rewards = self._normalize_reward(self._gather(self.rewards, leaves).reshape(-1, 1), env)
+            return rewards, np.full((len(leaves), 1), self.gamma, dtype=np.float32), leaves
         steps = np.arange(self.n_steps)
-        seq_rows = (rows[:, None] + steps) % self.buffer_size
-        seq_cols = cols[:, None]
+        # Step k of a sequence is k rows later in the same env column, wrapping around the buffer.
+        seq = (leaves[:, None] + steps * self.n_envs) % self.n_leaves
         ends = (
-            (self.dones[seq_rows, seq_cols] > 0)
-            | (self.timeouts[seq_rows, seq_cols] > 0)
-            | (seq_rows == (self.pos - 1) % self.buffer_size)
+            (self._gather(self.dones, seq) > 0)
+            | (self._gather(self.timeouts, seq) > 0)
+            | (seq // self.n_envs == (self.pos - 1) % self.buffer_size)
         )
         ends[:, -1] = True
         last = ends.argmax(axis=1)
         used = steps <= last[:, None]
-        rewards = self._normalize_reward(self.rewards[seq_rows, seq_cols], env)
+        rewards = self._normalize_reward(self._gather(self.rewards, seq), env)
         returns = (rewards * self.gamma ** steps.astype(np.float32) * used).sum(axis=1, keepdims=True)
         discounts = self.gamma ** (last[:, None] + 1).astype(np.float32)
-        return returns, discounts, seq_rows[np.arange(len(rows)), last]
+        return returns, discounts, seq[np.arange(len(leaves)), last]
 
     def _samples_at(
         self, leaves: np.ndarray, weights: np.ndarray, env: VecNormalize | None = None
     ) -> PrioritizedReplayBufferSamples:
-        rows, cols = np.divmod(leaves, self.n_envs)
-        returns, discounts, last_rows = self._n_step(rows, cols, env)
-        obs = self._normalize_obs(self.observations[rows, cols], env)
-        next_obs = self._normalize_obs(self.next_observations[last_rows, cols], env)
-        dones = self.dones[last_rows, cols] * (1.0 - self.timeouts[last_rows, cols])
+        returns, discounts, last = self._n_step(leaves, env)
+        obs = self._normalize_obs(self._gather(self.observations, leaves), env)
+        next_obs = self._normalize_obs(self._gather(self.next_observations, last), env)
+        dones = self._gather(self.dones, last) * (1.0 - self._gather(self.timeouts, last))
         next_masks = None
         if self.next_action_masks is not None:
-            next_masks = self._tensor(self.next_action_masks[last_rows, cols])
+            next_masks = self._tensor(self._gather(self.next_action_masks, last))
         return PrioritizedReplayBufferSamples(
             observations=self._tensor(obs),  # type: ignore[arg-type]
-            actions=self._tensor(self.actions[rows, cols]),
+            actions=self._tensor(self._gather(self.actions, leaves)),
             next_observations=self._tensor(next_obs),  # type: ignore[arg-type]
             dones=self._tensor(dones.reshape(-1, 1)),
             rewards=self._tensor(returns),

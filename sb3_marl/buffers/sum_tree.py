@@ -15,9 +15,12 @@ class PriorityTree:
     (not the leaves) hold the sum and the minimum positive leaf under each node: node ``i`` has children
     ``2i`` and ``2i + 1``, and block ``b`` is node ``n_nodes + b``. The trees stop at a top level of at
     most ``top`` nodes (nodes ``n_top`` to ``2 * n_top - 1``), which ``total()``, ``min()`` and
-    ``find_prefixsum()`` reduce or scan whole. An update therefore writes its leaves, recomputes their
-    blocks from the leaves and climbs only the few levels up to the top. Leaves past ``capacity`` pad
-    the last top node and stay empty.
+    ``find_prefixsum()`` reduce or scan up to the last top node ever written (a replay buffer fills from
+    the front, so this is short until it has filled). An update writes its leaves at once and leaves the nodes
+    above them stale until the next query (``total``, ``min``, ``find_prefixsum``), which recomputes the
+    blocks of every leaf written since and climbs only the few levels up to the top, or, after writes to
+    at least as many leaves as there are blocks, rebuilds the whole tree. Adds between two samples thus
+    cost one climb together. Leaves past ``capacity`` pad the last top node and stay empty.
 
     :param capacity: Number of leaves
     :param block: Leaves per block
@@ -41,33 +44,61 @@ class PriorityTree:
         self._mins = np.full(2 * self.n_nodes, np.inf)
         self._shifts = np.arange(1, self.levels + 1)[:, None]
         self._in_block = np.arange(block)[:, None]
+        self._stale: list[np.ndarray] = []  # leaves written since the nodes were last recomputed
+        self._n_stale = 0
+        self._top_end = self.n_top + 1  # past the last top node ever written: the scans stop there
 
     def __getitem__(self, indices: np.ndarray) -> np.ndarray:
         """Leaf values at ``indices``."""
         return self._leaves[indices]
 
-    def update(self, indices: np.ndarray, values: np.ndarray) -> None:
+    def update(self, indices: np.ndarray, values: np.ndarray, distinct: bool = False) -> None:
         """
-        Set leaves ``indices`` to ``values`` (>= 0) and recompute the nodes above them.
+        Set leaves ``indices`` to ``values`` (>= 0); the nodes above them follow at the next query.
         When an index repeats, the last write wins.
+
+        :param indices: Leaf indices, in ``[0, capacity)``
+        :param values: One value per index
+        :param distinct: The caller guarantees int64 indices in range with no repeats, as a replay
+            buffer's ``add`` does: the checks are skipped
         """
-        indices = np.asarray(indices, dtype=np.int64).ravel()
-        values = np.asarray(values, dtype=np.float64).ravel()
-        if values.shape != indices.shape:
-            raise ValueError(f"got {indices.size} indices but {values.size} values")
-        if indices.size == 0:
-            return
-        if indices.min() < 0 or indices.max() >= self.capacity:
-            raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
+        if not distinct:
+            indices = np.asarray(indices, dtype=np.int64).ravel()
+            values = np.asarray(values, dtype=np.float64).ravel()
+            if values.shape != indices.shape:
+                raise ValueError(f"got {indices.size} indices but {values.size} values")
+            if indices.size == 0:
+                return
+            if indices.min() < 0 or indices.max() >= self.capacity:
+                raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
+        highest_top = self.n_top + (int(indices.max()) // self.block >> self.levels)
+        self._top_end = max(self._top_end, highest_top + 1)
         leaves = self._leaves
         leaves[indices] = values
-        if (leaves[indices] != values).any():
+        if not distinct and (leaves[indices] != values).any():
             # A repeated index kept another write than its last (NumPy does not promise the order).
             unique, first = np.unique(indices[::-1], return_index=True)
             leaves[unique] = values[::-1][first]
+        self._n_stale += indices.size
+        if self._n_stale < self.n_nodes:
+            self._stale.append(indices)
+        else:  # the next query rebuilds everything: no need to remember which leaves
+            self._stale.clear()
+
+    def _sync(self) -> None:
+        """Recompute the nodes above the leaves written since the last sync."""
+        if self._n_stale == 0:
+            return
+        if self._n_stale >= self.n_nodes:
+            self._rebuild()
+        else:
+            self._climb(np.concatenate(self._stale) // self.block)
+        self._stale.clear()
+        self._n_stale = 0
+
+    def _climb(self, blocks: np.ndarray) -> None:
         # Every node is recomputed from its children (blocks from their leaves), never shifted by a
         # delta: a node listed twice gets the same value twice, so repeats need no deduplication.
-        blocks = indices // self.block
         columns = self._block_columns(blocks)
         nodes = blocks + self.n_nodes
         sums, mins = self._sums, self._mins
@@ -79,19 +110,36 @@ class PriorityTree:
             sums[parent] = sums[left] + sums[right]
             mins[parent] = np.minimum(mins[left], mins[right])
 
+    def _rebuild(self) -> None:
+        # Level by level: the blocks from all leaves, then each level from the one below.
+        columns = self._leaves.reshape(self.n_nodes, self.block)
+        sums, mins = self._sums, self._mins
+        n = self.n_nodes
+        sums[n : 2 * n] = columns.sum(axis=1)
+        mins[n : 2 * n] = np.where(columns > 0.0, columns, np.inf).min(axis=1)
+        while n > self.n_top:
+            sums[n // 2 : n] = sums[n : 2 * n].reshape(-1, 2).sum(axis=1)
+            mins[n // 2 : n] = mins[n : 2 * n].reshape(-1, 2).min(axis=1)
+            n //= 2
+
     def reset(self) -> None:
         """Empty every leaf."""
         self._leaves.fill(0.0)
         self._sums.fill(0.0)
         self._mins.fill(np.inf)
+        self._stale.clear()
+        self._n_stale = 0
+        self._top_end = self.n_top + 1
 
     def total(self) -> float:
         """Sum of all leaves."""
-        return float(self._sums[self.n_top : 2 * self.n_top].sum())
+        self._sync()
+        return float(self._sums[self.n_top : self._top_end].sum())
 
     def min(self) -> float:
         """Smallest positive leaf (``inf`` when every leaf is empty)."""
-        return float(self._mins[self.n_top : 2 * self.n_top].min())
+        self._sync()
+        return float(self._mins[self.n_top : self._top_end].min())
 
     def find_prefixsum(self, prefixes: np.ndarray) -> np.ndarray:
         """
@@ -104,6 +152,7 @@ class PriorityTree:
         :param prefixes: Prefix sums, any shape.
         :return: Leaf indices, same shape as ``prefixes``.
         """
+        self._sync()
         prefixes = np.asarray(prefixes, dtype=np.float64)
         flat = prefixes.ravel()
         leaves = self._descend(flat, avoid_empty=False)
@@ -115,8 +164,8 @@ class PriorityTree:
 
     def _descend(self, prefixes: np.ndarray, avoid_empty: bool) -> np.ndarray:
         # Top level: a scan. Past its last non-empty node (a prefix at or past the total) stay in it.
-        top_sums = self._sums[self.n_top : 2 * self.n_top]
-        edges = np.zeros(self.n_top + 1)
+        top_sums = self._sums[self.n_top : self._top_end]
+        edges = np.zeros(top_sums.size + 1)
         np.cumsum(top_sums, out=edges[1:])
         right_edges = edges[1:]
         last = np.searchsorted(right_edges, right_edges[-1])

@@ -486,7 +486,9 @@ class MADQN(DQN):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
 
-        losses, td_errors, priorities, weights, q_means = [], [], [], [], []
+        params = [p for group in self.policy.optimizer.param_groups for p in group["params"]]
+        eps = self.prioritized_replay_eps
+        losses, td_means, td_maxes, weight_means, q_means = [], [], [], [], []
         for _ in range(gradient_steps):
             samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env, beta=self.beta)
             current_q_values, target_q_values = self._current_and_target(samples)
@@ -496,31 +498,31 @@ class MADQN(DQN):
 
             self.policy.optimizer.zero_grad()
             loss.backward()
-            params = [p for group in self.policy.optimizer.param_groups for p in group["params"]]
             th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
             self.policy.optimizer.step()
 
-            td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().flatten()
-            new_priorities = td_error + self.prioritized_replay_eps
-            self.replay_buffer.update_priorities(samples.indices, new_priorities)
+            td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().ravel()
+            self.replay_buffer.update_priorities(samples.indices, td_error + eps)
 
             losses.append(loss.item())
             if self.mixer is not None:
                 q_means.append(current_q_values.mean().item())
-            td_errors.append(td_error)
-            priorities.append(new_priorities)
-            weights.append(is_weights.mean().item())
+            td_means.append(td_error.mean())
+            td_maxes.append(td_error.max())
+            weight_means.append(samples.weights.mean().item())
 
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/loss", np.mean(losses))
-        self.logger.record("train/td_error_mean", np.mean(np.concatenate(td_errors)))
+        self.logger.record("train/loss", float(np.mean(losses)))
+        td_mean = float(np.mean(td_means))
+        self.logger.record("train/td_error_mean", td_mean)
         self.logger.record("train/beta", self.beta)
-        self.logger.record("train/priority_mean", np.mean(np.concatenate(priorities)))
-        self.logger.record("train/priority_max", np.max(np.concatenate(priorities)))
-        self.logger.record("train/is_weight_mean", np.mean(weights))
+        # The new priorities are |TD error| + eps.
+        self.logger.record("train/priority_mean", td_mean + eps)
+        self.logger.record("train/priority_max", float(np.max(td_maxes)) + eps)
+        self.logger.record("train/is_weight_mean", float(np.mean(weight_means)))
         if self.mixer is not None:  # the loss is then the mixer's, on the team Q
-            self.logger.record("train/team_q_mean", np.mean(q_means))
+            self.logger.record("train/team_q_mean", float(np.mean(q_means)))
 
     def _random_actions(self, shape: tuple[int, ...], action_masks: np.ndarray | None) -> np.ndarray:
         """Uniformly random actions, among the legal ones when masks are given."""

@@ -148,6 +148,22 @@ class MADQNPolicy(DQNPolicy):
             optimizer_kwargs,
         )
 
+    def set_training_mode(self, mode: bool) -> None:
+        """Put the Q-network in training or evaluation mode, as SB3's policy does.
+
+        SB3 switches modes twice per step (to act, then to train), and ``Module.train`` sets each
+        submodule's flag through torch's slow ``__setattr__``: here the flags are set directly, and only
+        modules that override ``train`` are called.
+        """
+        if mode == self.training and mode == self.q_net.training:
+            return
+        for module in self.q_net.modules():
+            if type(module).train is nn.Module.train:
+                object.__setattr__(module, "training", mode)  # all Module.train does for one module
+            else:
+                module.train(mode)
+        self.training = mode
+
     def make_q_net(self) -> QNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
         return QNetwork(**net_args, dueling=self.dueling).to(self.device)
