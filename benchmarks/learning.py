@@ -10,6 +10,8 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   summed team reward
 - ``madqn_lrdecay``, ``madqn_agentid``: tuning trials, the preset with a learning rate decaying linearly
   from 1e-3 to 0 over the run, or with a one-hot agent id appended to observations (``agent_indicator``)
+- ``madqn_long``: the preset for long runs (1M joint steps): the decaying learning rate and a replay
+  buffer of 1M agent transitions (the preset's 200k hold the last 67k joint steps only)
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
 - ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
   ``concat_vec_envs_v1``), whose time-outs are terminal (it never sets ``TimeLimit.truncated``); it has
@@ -120,6 +122,7 @@ SPREAD_METHODS = (
     "madqn_qmix",
     "madqn_lrdecay",
     "madqn_agentid",
+    "madqn_long",
     "ppo",
     "supersuit_dqn",
     "random",
@@ -135,6 +138,7 @@ LABELS = {
     ("spread", "madqn_qmix"): "MADQN + QMIX (n_steps 1, target update 10k)",
     ("spread", "madqn_lrdecay"): "MADQN, learning rate 1e-3 decaying linearly to 0",
     ("spread", "madqn_agentid"): "MADQN, one-hot agent id in observations",
+    ("spread", "madqn_long"): "MADQN, long-run settings: learning rate 1e-3 decaying to 0, buffer 1M",
     ("spread", "ppo"): "SB3 PPO, parameter sharing",
     ("spread", "supersuit_dqn"): "SB3 DQN on SuperSuit's vector path",
     ("spread", "random"): "random",
@@ -345,6 +349,7 @@ MADQN_METHODS: dict[str, dict[str, Any]] = {
     "madqn_qmix": {"mixer": "qmix"},
     "madqn_lrdecay": {"learning_rate": "lin_1e-3"},
     "madqn_agentid": {"agent_indicator": True},
+    "madqn_long": {"learning_rate": "lin_1e-3", "buffer_size": 1_000_000},
 }
 
 
@@ -437,7 +442,15 @@ def run_cartpole(method: str, seed: int, steps: int, eval_every: int, n_eval: in
 # ----------------------------------------------------------------------------------------------------
 # Report
 
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+# Two-sided 95% quantiles of Student's t by degrees of freedom; past 30 the value at 30 (conservative).
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145)
+T95 += (2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048)
+T95 += (2.045, 2.042)
+
+
+def t95(df: float) -> float:
+    """The 95% t quantile for ``df`` degrees of freedom, rounded down (so a wider interval)."""
+    return T95[min(max(int(df), 1), len(T95)) - 1]
 
 
 def mean_ci(values: list[float] | np.ndarray) -> tuple[float, float]:
@@ -445,8 +458,40 @@ def mean_ci(values: list[float] | np.ndarray) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return float(values.mean()), math.nan
-    half = T95.get(len(values) - 1, 1.96) * values.std(ddof=1) / math.sqrt(len(values))
+    half = t95(len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
     return float(values.mean()), float(half)
+
+
+def difference_ci(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Mean of ``a`` minus mean of ``b`` and the half-width of its 95% CI (Welch; nan under 2 seeds)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if min(len(x), len(y)) < 2:
+        return float(x.mean() - y.mean()), math.nan
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    if vx + vy == 0:
+        return float(x.mean() - y.mean()), 0.0
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    return float(x.mean() - y.mean()), t95(df) * math.sqrt(vx + vy)
+
+
+def training_mean(run: dict[str, Any]) -> float:
+    """A run's return averaged over its evaluations after the start (the area under its curve)."""
+    return float(np.mean([point["return_mean"] for point in run["curve"] if point["joint_steps"] > 0]))
+
+
+def best(run: dict[str, Any]) -> float:
+    """A run's best evaluation (EPyMARL reports the maximum over training)."""
+    return max(point["return_mean"] for point in run["curve"])
+
+
+# Side-by-side comparisons at equal budgets: (method, against).
+COMPARISONS = (
+    ("madqn", "supersuit_dqn"),
+    ("madqn", "madqn_noper"),
+    ("madqn", "ppo"),
+    ("madqn_vdn", "madqn"),
+    ("madqn_qmix", "madqn"),
+)
 
 
 def run_dir(quick: bool) -> str:
@@ -505,7 +550,10 @@ def report(quick: bool, echo: bool = True) -> None:
 
     rows, csv_rows = (
         [],
-        ["env,method,seeds,joint_steps,return_mean,return_ci95,paper_scale,train_wall_s,command"],
+        [
+            "env,method,seeds,joint_steps,return_mean,return_ci95,paper_scale,training_mean,training_mean_ci95,"
+            "best_mean,best_ci95,train_wall_s,command"
+        ],
     )
     for env in ("spread", "cartpole"):
         fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -520,15 +568,21 @@ def report(quick: bool, echo: bool = True) -> None:
             steps = max(r["curve"][-1]["joint_steps"] for r in group)
             mean, half = mean_ci(finals)
             paper = f"{to_paper(mean):.1f}" if env == "spread" else ""
-            ci = "n/a" if math.isnan(half) else f"{half:.1f}"
             cmd = command_for(env, method, seeds, group[0], quick)
             label = LABELS[(env, method)]
+            if method in UNTRAINED:
+                over_training = over_best = (math.nan, math.nan)
+            else:
+                over_training = mean_ci([training_mean(r) for r in group])
+                over_best = mean_ci([best(r) for r in group])
             rows.append(
                 f"| {env} | {label} | {len(seeds)} ({', '.join(map(str, seeds))}) | {steps:,} | "
-                f"{mean:.1f} ± {ci} | {paper} | {np.mean(walls):.0f} | `{cmd}` |"
+                f"{_pm(mean, half)} | {paper} | {_pm(*over_training)} | {_pm(*over_best)} | "
+                f"{np.mean(walls):.0f} | `{cmd}` |"
             )
             csv_rows.append(
                 f"{env},{method},{' '.join(map(str, seeds))},{steps},{mean:.3f},{half:.3f},{paper},"
+                f"{over_training[0]:.3f},{over_training[1]:.3f},{over_best[0]:.3f},{over_best[1]:.3f},"
                 f'{np.mean(walls):.1f},"{cmd}"'
             )
             if method in UNTRAINED:
@@ -587,14 +641,16 @@ def report(quick: bool, echo: bool = True) -> None:
         "",
         "Return: greedy policy, whole episodes on a separate evaluation env, at the last evaluation of each "
         "run; mean ± 95% CI (Student's t) over seeds. simple_spread: team return summed over the 3 agents "
-        "(mpe2 scale); paper scale = 2 * mpe2 - 75. Wall time: training only (evaluation excluded), mean "
-        "over seeds, on a shared 2-core CPU with `torch.set_num_threads(1)`.",
+        "(mpe2 scale); paper scale = 2 * mpe2 - 75. Over training: each run's evaluations after the start, "
+        "averaged. Best: each run's best evaluation (as EPyMARL reports). Wall time: training only "
+        "(evaluation excluded), mean over seeds, on a shared 2-core CPU with `torch.set_num_threads(1)`.",
         "",
-        "| env | method | seeds | joint steps | return (mean ± 95% CI) | paper scale | train wall (s) "
-        "| command |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| env | method | seeds | joint steps | return | paper scale | over training | best "
+        "| train wall (s) | command |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
+        *_comparisons(groups),
         "Published reference for simple_spread (EPyMARL, Papoudakis et al. 2021, arXiv:2006.07869; "
         "as we read it, unconfirmed): "
         + ", ".join(f"{k} {v} paper = {from_paper(v):.1f} mpe2" for k, v in PUBLISHED.items())
@@ -609,6 +665,44 @@ def report(quick: bool, echo: bool = True) -> None:
         _update_readme(lines[4:])
     if echo:
         print("\n".join(lines))
+
+
+def _pm(mean: float, half: float) -> str:
+    if math.isnan(mean):
+        return ""
+    return f"{mean:.1f} ± {'n/a' if math.isnan(half) else f'{half:.1f}'}"
+
+
+def _comparisons(groups: dict[tuple[str, str, int], list[dict[str, Any]]]) -> list[str]:
+    """Markdown lines: each COMPARISONS pair on simple_spread at every budget both were run with."""
+    rows = []
+    for method, other in COMPARISONS:
+        for (env, name, budget), group in sorted(groups.items(), key=_order):
+            against = groups.get((env, other, budget))
+            if env != "spread" or name != method or not against:
+                continue
+            cells = []
+            for metric in (lambda r: r["curve"][-1]["return_mean"], training_mean):
+                diff, half = difference_ci([metric(r) for r in group], [metric(r) for r in against])
+                verdict = "n/a" if math.isnan(half) else "no clear difference"
+                if not math.isnan(half) and abs(diff) > half:
+                    verdict = "better" if diff > 0 else "worse"
+                cells.append(f"{_pm(diff, half)} ({verdict})")
+            rows.append(
+                f"| {LABELS[(env, method)]} minus {LABELS[(env, other)]} | {budget:,} | "
+                f"{len(group)} vs {len(against)} | {cells[0]} | {cells[1]} |"
+            )
+    if not rows:
+        return []
+    return [
+        "Side by side on simple_spread (difference of the means, 95% CI by Welch's t; \"better\" when the "
+        "interval excludes 0):",
+        "",
+        "| comparison | joint steps | seeds | final return | over training |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
 
 
 README_START, README_END = "<!-- learning-results:start -->", "<!-- learning-results:end -->"

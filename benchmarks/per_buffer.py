@@ -1,11 +1,12 @@
 """sb3_marl's PrioritizedReplayBuffer against cpprb's, and its memory against SB3's ReplayBuffer.
 
 Throughput: ``add`` of one VecEnv step (``--n-envs`` transitions, 18-float32 observations as in
-simple_spread, Discrete(5) actions; ours defers the tree's node updates to the next query, so every
-64th add also makes one, which does the work deferred since) and ``sample(batch) + update_priorities`` at capacity 1M with
-alpha 0.6 and beta 0.4, for both buffers. The two alternate in short timed chunks and the table
-reports the median rate over chunks, in this process's CPU time, so other work on a busy machine
-disturbs them little and alike. Higher is better; ours/cpprb is the number to read.
+simple_spread, Discrete(5) actions) and ``sample(batch) + update_priorities`` at capacity 1M with
+alpha 0.6 and beta 0.4, for both buffers. Ours defers the tree's node updates to the next query,
+so every 64th timed add also makes one query, which does the work deferred since. The two buffers
+alternate in short timed chunks and the table reports the median rate over chunks, in this
+process's CPU time, so other work on a busy machine disturbs them little and alike. Higher is
+better; ours/cpprb is the number to read.
 
 Memory: the bytes of every NumPy array a 1M-transition buffer holds (storage and sum/min trees),
 ours against SB3's ReplayBuffer with the same spaces, and the same comparison by tracemalloc.

@@ -347,6 +347,14 @@ def test_next_action_masks_align_with_next_observations():
     assert no_masks.sample(2).next_action_masks is None
 
 
+def test_mask_storage_starts_with_the_first_masks():
+    buffer = make_buffer(buffer_size=10, action_mask_dim=3)
+    add_step(buffer, 0, 1)  # an env without masks: nothing is stored
+    assert buffer.next_action_masks is None and buffer.sample(2).next_action_masks is None
+    add_step(buffer, 1, 1, infos=[{"action_mask": np.array([True, False, True])}])
+    np.testing.assert_array_equal(buffer.next_action_masks[:2, 0], [[True, True, True], [True, False, True]])
+
+
 def test_done_slots_store_the_terminal_action_mask():
     buffer = make_buffer(buffer_size=4, n_envs=2, action_mask_dim=2)
     reset_mask, terminal_mask = np.array([True, False]), np.array([False, True])

@@ -56,7 +56,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     :param gamma: Discount factor of the n-step returns
     :param action_mask_dim: When set, store the legal actions of each next observation and return
         them as ``next_action_masks``: ``info["action_mask"]``, or ``info["terminal_action_mask"]``
-        for a done slot whose info has a ``terminal_observation``; all legal when absent
+        for a done slot whose info has a ``terminal_observation``; all legal when absent. The storage
+        is made at the first ``add`` whose infos carry an ``action_mask`` (so an env without masks
+        costs nothing; earlier transitions count as all legal)
     """
 
     def __init__(
@@ -109,9 +111,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.n_leaves = self.buffer_size * self.n_envs
         self._tree = PriorityTree(self.n_leaves)
         self._env_leaves = np.arange(self.n_envs)
+        self.action_mask_dim = action_mask_dim
         self.next_action_masks: np.ndarray | None = None
-        if action_mask_dim is not None:
-            self.next_action_masks = np.ones((self.buffer_size, self.n_envs, action_mask_dim), dtype=bool)
 
     def add(
         self,
@@ -123,6 +124,13 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         infos: list[dict[str, Any]],
     ) -> None:
         leaves = self._env_leaves + self.pos * self.n_envs
+        if (
+            self.next_action_masks is None
+            and self.action_mask_dim is not None
+            and any("action_mask" in info for info in infos)
+        ):
+            shape = (self.buffer_size, self.n_envs, self.action_mask_dim)
+            self.next_action_masks = np.ones(shape, dtype=bool)
         if self.next_action_masks is not None:
             masks = self.next_action_masks[self.pos]
             masks[:] = True
