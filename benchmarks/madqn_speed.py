@@ -5,13 +5,24 @@ Each run builds a fresh model and times ``learn(total_timesteps)`` in this proce
 Runs alternate between the algorithms and the table reports the median over repetitions.
 ``timesteps`` are SB3's: one per VecEnv slot, so a simple_spread copy adds 3 per step.
 
-MADQN does more per gradient step than DQN by design: Double DQN evaluates the online network on
-the next observations too, and prioritized replay samples from and updates sum/min trees. With
+Three settings, each on CartPole-v1 and on simple_spread (2 copies, 6 slots), the same for all
+algorithms (learning_starts 100, buffer 1M, target update every 500 steps):
+
+- ``sb3-defaults``: SB3 DQN's own defaults, a gradient step every 4 env steps on batches of 32
+  (64-64 net);
+- ``one-step``: a gradient step per env step on batches of 128 (64-64 net), where the per-step
+  overhead of prioritized replay weighs most;
+- ``preset``: the simple_spread preset's learner, a gradient step per env step on batches of 256
+  with a 128-128 net.
+
+MADQN does more than DQN by design: Double DQN evaluates the online network on the next
+observations too, and prioritized replay samples from and updates sum/min trees. With
 ``prioritized_replay=False`` it still uses its own buffer, with uniform priorities (alpha 0). The
 row with ``double_q=False`` separates Double DQN's extra forward pass from the rest of the overhead.
 
     python benchmarks/madqn_speed.py --quick
-    python benchmarks/madqn_speed.py --steps 5000 --repeats 5 --train-freq 1 --batch-size 256
+    python benchmarks/madqn_speed.py --steps 5000 --repeats 5
+    python benchmarks/madqn_speed.py --settings one-step
 """
 
 from __future__ import annotations
@@ -50,51 +61,47 @@ def timed_learn(make_algo: Callable, make_env: Callable, steps: int, kwargs: dic
     return steps / elapsed
 
 
+SETTINGS: dict[str, dict] = {
+    "sb3-defaults": dict(train_freq=4, batch_size=32, policy_kwargs=dict(net_arch=[64, 64])),
+    "one-step": dict(train_freq=1, batch_size=128, policy_kwargs=dict(net_arch=[64, 64])),
+    "preset": dict(train_freq=1, batch_size=256, policy_kwargs=dict(net_arch=[128, 128])),
+}
+
+
 def main() -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("--steps", type=int, default=5000, help="timesteps per run (default 5000)")
     parser.add_argument("--repeats", type=int, default=5, help="runs of each (default 5)")
-    parser.add_argument("--train-freq", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--buffer-size", type=int, default=1_000_000)
-    parser.add_argument("--learning-starts", type=int, default=100)
-    parser.add_argument("--net-arch", type=int, nargs="+", default=[64, 64], help="hidden layer sizes")
-    parser.add_argument("--quick", action="store_true", help="--steps 1000 --repeats 3 (about a minute)")
+    parser.add_argument(
+        "--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS), help="default: all"
+    )
+    parser.add_argument("--quick", action="store_true", help="--steps 1000 --repeats 3 (a few minutes)")
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats = 1000, 3
     th.set_num_threads(1)
-    kwargs = dict(
-        learning_starts=args.learning_starts,
-        train_freq=args.train_freq,
-        batch_size=args.batch_size,
-        buffer_size=args.buffer_size,
-        target_update_interval=500,
-        seed=0,
-        device="cpu",
-        policy_kwargs=dict(net_arch=args.net_arch),
+    common = dict(
+        learning_starts=100, buffer_size=1_000_000, target_update_interval=500, seed=0, device="cpu"
     )
 
-    print(
-        f"{args.steps} timesteps per run, train_freq {args.train_freq}, batch {args.batch_size}, "
-        f"buffer {args.buffer_size:,}, learning_starts {args.learning_starts}, net_arch {args.net_arch}; "
-        f"median of {args.repeats}"
-    )
-    print(f"{'env':<18}{'algorithm':<20}{'timesteps/s':>12}{'/ DQN':>8}")
-    for env_name, make_env in ENVS.items():
-        for make_algo in ALGOS.values():  # warm-up
-            timed_learn(make_algo, make_env, 2 * args.learning_starts, kwargs)
-        rates: dict[str, list[float]] = {name: [] for name in ALGOS}
-        for r in range(args.repeats):
-            for name in list(ALGOS) if r % 2 == 0 else list(reversed(ALGOS)):
-                rates[name].append(timed_learn(ALGOS[name], make_env, args.steps, kwargs))
-        med = {name: statistics.median(values) for name, values in rates.items()}
-        for name, rate in med.items():
-            print(f"{env_name:<18}{name:<20}{rate:>12,.0f}{rate / med['SB3 DQN']:>8.3f}")
-        ratio = med["MADQN PER on"] / med["SB3 DQN"]
-        verdict = "met" if ratio >= 0.9 else "MISSED"
-        print(f"{env_name:<18}target: MADQN PER on / DQN >= 0.90 -> {ratio:.3f} ({verdict})")
+    print(f"{args.steps} timesteps per run, median of {args.repeats}; {common}")
+    print(f"{'settings':<14}{'env':<18}{'algorithm':<20}{'timesteps/s':>12}{'/ DQN':>8}")
+    for setting in args.settings:
+        kwargs = {**common, **SETTINGS[setting]}
+        for env_name, make_env in ENVS.items():
+            for make_algo in ALGOS.values():  # warm-up
+                timed_learn(make_algo, make_env, 2 * common["learning_starts"], kwargs)
+            rates: dict[str, list[float]] = {name: [] for name in ALGOS}
+            for r in range(args.repeats):
+                for name in list(ALGOS) if r % 2 == 0 else list(reversed(ALGOS)):
+                    rates[name].append(timed_learn(ALGOS[name], make_env, args.steps, kwargs))
+            med = {name: statistics.median(values) for name, values in rates.items()}
+            for name, rate in med.items():
+                print(f"{setting:<14}{env_name:<18}{name:<20}{rate:>12,.0f}{rate / med['SB3 DQN']:>8.3f}")
+            ratio = med["MADQN PER on"] / med["SB3 DQN"]
+            verdict = "met" if ratio >= 0.9 else "MISSED"
+            print(f"{setting:<14}{env_name:<18}target: MADQN PER on / DQN >= 0.90 -> {ratio:.3f} ({verdict})")
 
 
 if __name__ == "__main__":
