@@ -15,12 +15,14 @@ class PriorityTree:
     (not the leaves) hold the sum and the minimum positive leaf under each node: node ``i`` has children
     ``2i`` and ``2i + 1``, and block ``b`` is node ``n_nodes + b``. The trees stop at a top level of at
     most ``top`` nodes (nodes ``n_top`` to ``2 * n_top - 1``), which ``total()``, ``min()`` and
-    ``find_prefixsum()`` reduce or scan up to the last top node ever written (a replay buffer fills from
-    the front, so this is short until it has filled). An update writes its leaves at once and leaves the nodes
-    above them stale until the next query (``total``, ``min``, ``find_prefixsum``), which recomputes the
-    blocks of every leaf written since and climbs only the few levels up to the top, or, after writes to
-    at least as many leaves as there are blocks, rebuilds the whole tree. Adds between two samples thus
-    cost one climb together. Leaves past ``capacity`` pad the last top node and stay empty.
+    ``find_prefixsum()`` reduce or scan up to the last top node ever written (a replay buffer fills
+    from the front, so this stays short until it is full).
+
+    An update writes its leaves at once and leaves the nodes above them stale until the next query,
+    which recomputes the blocks of every leaf written since and climbs the few levels up to the top,
+    or rebuilds the whole tree after writes to as many leaves as there are blocks. The adds and
+    priority updates between two samples thus share one climb. Leaves past ``capacity`` pad the last
+    top node and stay empty.
 
     :param capacity: Number of leaves
     :param block: Leaves per block
