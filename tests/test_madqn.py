@@ -404,6 +404,34 @@ def test_policy_aliases() -> None:
     assert q_values.shape == (2, 2)
 
 
+class _CountingTrain(th.nn.Identity):
+    """A module with its own ``train()``, which the policy must still call."""
+
+    calls: list[bool]
+
+    def train(self, mode: bool = True) -> _CountingTrain:
+        self.calls.append(mode)
+        return super().train(mode)
+
+
+def test_training_mode_reaches_every_module() -> None:
+    model = MADQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(dueling=True, net_arch=[8]))
+    counting = _CountingTrain()
+    counting.calls = []
+    model.q_net.q_net.append(counting)
+    model.q_net.q_net.append(th.nn.Dropout(0.5))  # a module whose output depends on the mode
+    model.policy.set_training_mode(True)
+    counting.calls.clear()
+    for mode in (False, False, True, True, False):
+        model.policy.set_training_mode(mode)
+        assert model.policy.training is mode
+        assert all(module.training is mode for module in model.q_net.modules())
+    assert counting.calls == [False, True, False]  # a repeated mode changes nothing
+    x = th.ones((4, 4))
+    model.policy.set_training_mode(False)
+    assert th.equal(model.q_net(x), model.q_net(x))  # dropout off
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1_800)
 def test_cartpole_learns() -> None:
