@@ -12,6 +12,8 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   from 1e-3 to 0 over the run, or with a one-hot agent id appended to observations (``agent_indicator``)
 - ``madqn_long``: the preset for long runs (1M joint steps): the decaying learning rate and a replay
   buffer of 1M agent transitions (the preset's 200k hold the last 67k joint steps only)
+- ``madqn_long_t10k``: ``madqn_long`` with a target update every 10k timesteps (833 gradient steps)
+  instead of 1k (83), as the mixers need
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
 - ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
   ``concat_vec_envs_v1``), whose time-outs are terminal (it never sets ``TimeLimit.truncated``); it has
@@ -123,6 +125,7 @@ SPREAD_METHODS = (
     "madqn_lrdecay",
     "madqn_agentid",
     "madqn_long",
+    "madqn_long_t10k",
     "ppo",
     "supersuit_dqn",
     "random",
@@ -139,6 +142,7 @@ LABELS = {
     ("spread", "madqn_lrdecay"): "MADQN, learning rate 1e-3 decaying linearly to 0",
     ("spread", "madqn_agentid"): "MADQN, one-hot agent id in observations",
     ("spread", "madqn_long"): "MADQN, long-run settings: learning rate 1e-3 decaying to 0, buffer 1M",
+    ("spread", "madqn_long_t10k"): "MADQN, long-run settings and a target update every 10k timesteps",
     ("spread", "ppo"): "SB3 PPO, parameter sharing",
     ("spread", "supersuit_dqn"): "SB3 DQN on SuperSuit's vector path",
     ("spread", "random"): "random",
@@ -350,6 +354,11 @@ MADQN_METHODS: dict[str, dict[str, Any]] = {
     "madqn_lrdecay": {"learning_rate": "lin_1e-3"},
     "madqn_agentid": {"agent_indicator": True},
     "madqn_long": {"learning_rate": "lin_1e-3", "buffer_size": 1_000_000},
+    "madqn_long_t10k": {
+        "learning_rate": "lin_1e-3",
+        "buffer_size": 1_000_000,
+        "target_update_interval": 10_000,
+    },
 }
 
 
