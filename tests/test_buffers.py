@@ -136,7 +136,7 @@ def test_tree_matches_naive_recomputation(capacity, block, top, batches):
         # once as many leaves as blocks were written (both happen here).
         assert tree.total() == pytest.approx(leaves.sum(), rel=1e-12)
         assert tree.min() == (leaves[leaves > 0].min() if (leaves > 0).any() else np.inf)
-        used = slice(tree.n_top, None)
+        used = slice(tree.n_nodes >> tree._depth, None)  # the levels kept, from the scanned one down
         naive_sums = naive_tree(leaves, np.add, block, tree.n_top)
         naive_mins = naive_tree(np.where(leaves > 0, leaves, np.inf), np.minimum, block, tree.n_top)
         np.testing.assert_allclose(tree._sums[used], naive_sums[used], rtol=1e-12)
@@ -150,6 +150,27 @@ def test_tree_matches_naive_recomputation(capacity, block, top, batches):
             expected = np.searchsorted(cumulative, prefixes, side="right")
             near_edge = np.isclose(prefixes[:, None], cumulative).any(axis=1)
             assert np.all((found == expected) | near_edge)
+
+
+def test_tree_keeps_levels_as_the_leaves_fill():
+    # 500 blocks of 2 and at most 4 scanned nodes: the levels kept grow with the written part.
+    tree = PriorityTree(1000, block=2, top=4)
+    rng = np.random.default_rng(0)
+    leaves = np.zeros(1000)
+    depths = []
+    for end in (1, 3, 9, 17, 100, 513, 1000):
+        values = rng.random(end) + 0.1
+        tree.update(np.arange(end), values)
+        leaves[:end] = values
+        assert tree.total() == pytest.approx(leaves.sum(), rel=1e-12)
+        assert tree.min() == leaves[leaves > 0].min()
+        start, stop = tree._scanned()
+        assert stop - start <= 4
+        depths.append(tree._depth)
+        # The middle of every written leaf's interval finds that leaf.
+        cumulative = np.cumsum(leaves[:end])
+        np.testing.assert_array_equal(tree.find_prefixsum(cumulative - values / 2), np.arange(end))
+    assert depths == sorted(depths) and depths[0] == 0 and depths[-1] == tree.levels
 
 
 # ---- prioritized buffer ------------------------------------------------------------------------

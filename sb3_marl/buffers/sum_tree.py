@@ -13,10 +13,11 @@ class PriorityTree:
 
     The leaves are one array, cut into blocks of ``block`` leaves. Two binary trees over the blocks
     (not the leaves) hold the sum and the minimum positive leaf under each node: node ``i`` has children
-    ``2i`` and ``2i + 1``, and block ``b`` is node ``n_nodes + b``. The trees stop at a top level of at
-    most ``top`` nodes (nodes ``n_top`` to ``2 * n_top - 1``), which ``total()``, ``min()`` and
-    ``find_prefixsum()`` reduce or scan up to the last top node ever written (a replay buffer fills
-    from the front, so this stays short until it is full).
+    ``2i`` and ``2i + 1``, and block ``b`` is node ``n_nodes + b``. The trees are kept from the blocks
+    up to the lowest level whose written part (up to the last block ever written: a replay buffer fills
+    from the front) has at most ``top`` nodes; ``total()``, ``min()`` and ``find_prefixsum()`` reduce or
+    scan that part. As the leaves fill, the next level up is built from the one below; a full tree has
+    ``levels`` levels over its blocks and ``n_top`` nodes (``n_top`` to ``2 * n_top - 1``) on top.
 
     An update writes its leaves at once and leaves the nodes above them stale until the next query,
     which recomputes the blocks of every leaf written since and climbs the few levels up to the top,
@@ -36,6 +37,7 @@ class PriorityTree:
             raise ValueError(f"block and top must be >= 1, got {block} and {top}")
         self.capacity = capacity
         self.block = block
+        self._top = top
         n_blocks = -(-capacity // block)
         # Levels from the blocks up to the top, where each top node covers 2 ** levels blocks.
         self.levels = (-(-n_blocks // top) - 1).bit_length()
@@ -48,7 +50,8 @@ class PriorityTree:
         self._in_block = np.arange(block)[:, None]
         self._stale: list[np.ndarray] = []  # leaves written since the nodes were last recomputed
         self._n_stale = 0
-        self._top_end = self.n_top + 1  # past the last top node ever written: the scans stop there
+        self._used_blocks = 1  # blocks up to the last one ever written (at least one: scans need a node)
+        self._depth = 0  # levels kept over the blocks; the scans read the highest
 
     def __getitem__(self, indices: np.ndarray) -> np.ndarray:
         """Leaf values at ``indices``."""
@@ -73,8 +76,7 @@ class PriorityTree:
                 return
             if indices.min() < 0 or indices.max() >= self.capacity:
                 raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
-        highest_top = self.n_top + (int(indices.max()) // self.block >> self.levels)
-        self._top_end = max(self._top_end, highest_top + 1)
+        self._used_blocks = max(self._used_blocks, int(indices.max()) // self.block + 1)
         leaves = self._leaves
         leaves[indices] = values
         if not distinct and (leaves[indices] != values).any():
@@ -97,6 +99,18 @@ class PriorityTree:
             self._climb(np.concatenate(self._stale) // self.block)
         self._stale.clear()
         self._n_stale = 0
+        # Grown past `top` nodes at the scanned level: build the next level up from it.
+        while self._depth < self.levels and -(-self._used_blocks >> self._depth) > self._top:
+            start, stop = self._scanned()
+            half = slice(start // 2, (stop + 1) // 2)
+            self._sums[half] = self._sums[start : stop + (stop - start) % 2].reshape(-1, 2).sum(axis=1)
+            self._mins[half] = self._mins[start : stop + (stop - start) % 2].reshape(-1, 2).min(axis=1)
+            self._depth += 1
+
+    def _scanned(self) -> tuple[int, int]:
+        """The nodes the scans read: the written part of the highest level kept."""
+        start = self.n_nodes >> self._depth
+        return start, start + -(-self._used_blocks >> self._depth)
 
     def _climb(self, blocks: np.ndarray) -> None:
         # Every node is recomputed from its children (blocks from their leaves), never shifted by a
@@ -106,7 +120,7 @@ class PriorityTree:
         sums, mins = self._sums, self._mins
         sums[nodes] = columns.sum(axis=0)
         mins[nodes] = np.where(columns > 0.0, columns, np.inf).min(axis=0)
-        parents = nodes >> self._shifts  # one row per level, from the bottom up
+        parents = nodes >> self._shifts[: self._depth]  # one row per level kept, from the bottom up
         lefts = parents << 1
         for parent, left, right in zip(parents, lefts, lefts + 1, strict=True):
             sums[parent] = sums[left] + sums[right]
@@ -131,17 +145,20 @@ class PriorityTree:
         self._mins.fill(np.inf)
         self._stale.clear()
         self._n_stale = 0
-        self._top_end = self.n_top + 1
+        self._used_blocks = 1
+        self._depth = 0
 
     def total(self) -> float:
         """Sum of all leaves."""
         self._sync()
-        return float(self._sums[self.n_top : self._top_end].sum())
+        start, stop = self._scanned()
+        return float(self._sums[start:stop].sum())
 
     def min(self) -> float:
         """Smallest positive leaf (``inf`` when every leaf is empty)."""
         self._sync()
-        return float(self._mins[self.n_top : self._top_end].min())
+        start, stop = self._scanned()
+        return float(self._mins[start:stop].min())
 
     def find_prefixsum(self, prefixes: np.ndarray) -> np.ndarray:
         """
@@ -165,8 +182,10 @@ class PriorityTree:
         return leaves.reshape(prefixes.shape)
 
     def _descend(self, prefixes: np.ndarray, avoid_empty: bool) -> np.ndarray:
-        # Top level: a scan. Past its last non-empty node (a prefix at or past the total) stay in it.
-        top_sums = self._sums[self.n_top : self._top_end]
+        # The highest level kept: a scan. Past its last non-empty node (a prefix at or past the total)
+        # stay in it.
+        start, stop = self._scanned()
+        top_sums = self._sums[start:stop]
         edges = np.zeros(top_sums.size + 1)
         np.cumsum(top_sums, out=edges[1:])
         right_edges = edges[1:]
@@ -175,8 +194,8 @@ class PriorityTree:
         remaining = prefixes - edges[top]
         # Down the tree to a block, one level at a time for the whole batch.
         sums = self._sums
-        nodes = top + self.n_top
-        for _ in range(self.levels):
+        nodes = top + start
+        for _ in range(self._depth):
             left = nodes << 1
             left_sum = sums[left]
             go_right = remaining >= left_sum
