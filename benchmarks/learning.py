@@ -493,13 +493,15 @@ def best(run: dict[str, Any]) -> float:
     return max(point["return_mean"] for point in run["curve"])
 
 
-# Side-by-side comparisons at equal budgets: (method, against).
+# Side-by-side comparisons at equal budgets: (env, method, against).
 COMPARISONS = (
-    ("madqn", "supersuit_dqn"),
-    ("madqn", "madqn_noper"),
-    ("madqn", "ppo"),
-    ("madqn_vdn", "madqn"),
-    ("madqn_qmix", "madqn"),
+    ("spread", "madqn", "supersuit_dqn"),
+    ("spread", "madqn", "madqn_noper"),
+    ("spread", "madqn", "ppo"),
+    ("spread", "madqn_vdn", "madqn"),
+    ("spread", "madqn_qmix", "madqn"),
+    ("spread", "madqn_long_t10k", "madqn_long"),
+    ("cartpole", "madqn", "dqn"),
 )
 
 
@@ -683,12 +685,12 @@ def _pm(mean: float, half: float) -> str:
 
 
 def _comparisons(groups: dict[tuple[str, str, int], list[dict[str, Any]]]) -> list[str]:
-    """Markdown lines: each COMPARISONS pair on simple_spread at every budget both were run with."""
+    """Markdown lines: each COMPARISONS pair at every budget both were run with."""
     rows = []
-    for method, other in COMPARISONS:
+    for pair_env, method, other in COMPARISONS:
         for (env, name, budget), group in sorted(groups.items(), key=_order):
             against = groups.get((env, other, budget))
-            if env != "spread" or name != method or not against:
+            if env != pair_env or name != method or not against:
                 continue
             cells = []
             for metric in (lambda r: r["curve"][-1]["return_mean"], training_mean):
@@ -704,7 +706,7 @@ def _comparisons(groups: dict[tuple[str, str, int], list[dict[str, Any]]]) -> li
     if not rows:
         return []
     return [
-        "Side by side on simple_spread (difference of the means, 95% CI by Welch's t; \"better\" when the "
+        "Side by side (difference of the means, 95% CI by Welch's t; \"better\" when the "
         "interval excludes 0):",
         "",
         "| comparison | joint steps | seeds | final return | over training |",
