@@ -13,7 +13,8 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 - ``madqn_long``: the preset for long runs (1M joint steps): the decaying learning rate and a replay
   buffer of 1M agent transitions (the preset's 200k hold the last 67k joint steps only)
 - ``madqn_long_t10k``: ``madqn_long`` with a target update every 10k timesteps (833 gradient steps)
-  instead of 1k (83), as the mixers need
+  instead of 1k (83), as the mixers need: the preset with ``benchmarks/hyperparams/madqn_long.yml``
+  laid over it, as ``sb3-marl train --hyperparams`` does
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
 - ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
   ``concat_vec_envs_v1``), whose time-outs are terminal (it never sets ``TimeLimit.truncated``); it has
@@ -160,6 +161,14 @@ def demo_preset() -> dict[str, Any]:
         entry = dict(yaml.safe_load(file)[SPREAD_ID])
     for key in ("policy", "env_kwargs"):
         entry.pop(key, None)
+    return entry
+
+
+def long_run_settings() -> dict[str, Any]:
+    """The long-run overlay (benchmarks/hyperparams/madqn_long.yml) without its budget."""
+    with open(os.path.join(ROOT, "benchmarks", "hyperparams", "madqn_long.yml")) as file:
+        entry = dict(yaml.safe_load(file)[SPREAD_ID])
+    entry.pop("n_timesteps", None)
     return entry
 
 
@@ -354,11 +363,7 @@ MADQN_METHODS: dict[str, dict[str, Any]] = {
     "madqn_lrdecay": {"learning_rate": "lin_1e-3"},
     "madqn_agentid": {"agent_indicator": True},
     "madqn_long": {"learning_rate": "lin_1e-3", "buffer_size": 1_000_000},
-    "madqn_long_t10k": {
-        "learning_rate": "lin_1e-3",
-        "buffer_size": 1_000_000,
-        "target_update_interval": 10_000,
-    },
+    "madqn_long_t10k": long_run_settings(),
 }
 
 

@@ -161,6 +161,20 @@ def _policy_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _schedule(name: str, value: Any) -> Any:
+    """A hyperparameter given rl-baselines3-zoo style as ``"lin_<initial>"`` becomes SB3's linear schedule
+    from ``<initial>`` down to 0 over the run; any other value is returned as it is."""
+    if not (isinstance(value, str) and value.startswith("lin_")):
+        return value
+    from stable_baselines3.common.utils import LinearSchedule
+
+    try:
+        return LinearSchedule(float(value[4:]), 0.0, 1.0)
+    except ValueError:
+        message = f"Bad schedule {name}={value!r}: give 'lin_<initial value>', e.g. 'lin_1e-3'."
+        raise CLIError(message) from None
+
+
 def _parse_env_kwargs(items: Sequence[str] | None) -> dict[str, Any]:
     kwargs = {}
     for item in items or ():
@@ -348,6 +362,9 @@ def _train(args: argparse.Namespace) -> int:
         if int(algo_kwargs.get("n_steps", 1)) > 1:
             print("Note: n-step returns are not supported with a mixer; using n_steps=1.", file=sys.stderr)
             algo_kwargs["n_steps"] = params["n_steps"] = 1
+    for name in ("learning_rate", "clip_range"):
+        if name in algo_kwargs:
+            algo_kwargs[name] = _schedule(name, algo_kwargs[name])
     n_envs = args.n_envs or int(params.get("n_envs", 1))
     timesteps = args.timesteps or int(params.get("n_timesteps", 100_000))
     output = args.output or os.path.join("runs", f"{args.algo}_{args.env.rpartition('.')[2]}_s{args.seed}")

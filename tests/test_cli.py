@@ -179,6 +179,26 @@ def test_bad_arguments_give_one_line(args, message, capsys):
     assert captured.err.startswith(f"sb3-marl {args[0]}: error: ")
 
 
+def test_long_run_overlay_and_schedules(tmp_path, capsys):
+    """The long-run settings of the learning benchmark, laid over the preset, with a linear schedule."""
+    overlay = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "hyperparams", "madqn_long.yml")
+    output = tmp_path / "long"
+    args = ["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", overlay, "--timesteps", "150"]
+    args += ["--env-kwargs", "max_cycles=5", "--output", str(output), "--eval-episodes", "1", *QUIET]
+    assert main(args) == 0
+    hyperparams = yaml.safe_load((output / "config.yml").read_text())["hyperparams"]
+    assert hyperparams["learning_rate"] == "lin_1e-3" and hyperparams["target_update_interval"] == 10_000
+    assert hyperparams["n_steps"] == 3  # from the preset underneath
+    from sb3_marl import MADQN
+
+    model = MADQN.load(output / "model.zip")
+    assert model.lr_schedule(1.0) == pytest.approx(1e-3) and model.lr_schedule(0.25) == pytest.approx(2.5e-4)
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump({SPREAD: {"learning_rate": "lin_fast"}}))
+    assert main(["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", str(path), *QUIET]) == 1
+    assert "Bad schedule learning_rate='lin_fast'" in capsys.readouterr().err
+
+
 def test_unknown_hyperparameter_and_file_without_the_env(tmp_path, capsys):
     path = tmp_path / "hp.yml"
     path.write_text(yaml.safe_dump({SPREAD: {"learning_rat": 0.1}}))
