@@ -38,12 +38,15 @@ this script.
 
 MADQN, MADQN without PER and SuperSuit's DQN use the `make demo` preset (the mpe2.simple_spread_v3 entry of
 sb3_marl/hyperparams/madqn.yml; SB3 DQN has no dueling, Double DQN or PER, and takes the rest); the default
-simple_spread budget is that preset's, 60k joint steps. Run longer with ``--steps`` (e.g. 2000000).
+simple_spread budget is that preset's, 60k joint steps. Run longer with ``--steps``; for runs of 1M
+joint steps use ``madqn_long_t10k`` (the preset with ``benchmarks/hyperparams/madqn_long.yml``).
 
 Examples::
 
     python benchmarks/learning.py --quick                      # a few minutes, 2 seeds, everything
     python benchmarks/learning.py --env spread --methods madqn madqn_noper --seeds 0 1 2
+    python benchmarks/learning.py --env spread --methods madqn_long_t10k --steps 1000000 \
+        --eval-every 50000 --eval-episodes 50                  # about 19 minutes a seed on a free core
     python benchmarks/learning.py --report                     # rebuild table and plots only
 """
 
