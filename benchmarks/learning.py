@@ -327,13 +327,11 @@ def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> Any:
     config = dict(preset)
     n_envs = config.pop("n_envs")
     if method in MADQN_METHODS:
-        from stable_baselines3.common.utils import LinearSchedule
-
+        from sb3_marl.cli import parse_schedule
         from sb3_marl.madqn import MADQN
 
         env = make_spread_vec_env(n_envs, seed, config.pop("agent_indicator", False))
-        if isinstance(config["learning_rate"], str):  # "lin_<initial>": linear decay to 0 over the run
-            config["learning_rate"] = LinearSchedule(float(config["learning_rate"][4:]), 0.0, 1.0)
+        config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
         return MADQN("MlpPolicy", env, seed=seed, device="cpu", **config)
     if method == "ppo":
         from stable_baselines3 import PPO

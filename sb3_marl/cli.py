@@ -161,7 +161,7 @@ def _policy_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def _schedule(name: str, value: Any) -> Any:
+def parse_schedule(name: str, value: Any) -> Any:
     """A hyperparameter given rl-baselines3-zoo style as ``"lin_<initial>"`` becomes SB3's linear schedule
     from ``<initial>`` down to 0 over the run; any other value is returned as it is."""
     if not (isinstance(value, str) and value.startswith("lin_")):
@@ -364,7 +364,7 @@ def _train(args: argparse.Namespace) -> int:
             algo_kwargs["n_steps"] = params["n_steps"] = 1
     for name in ("learning_rate", "clip_range"):
         if name in algo_kwargs:
-            algo_kwargs[name] = _schedule(name, algo_kwargs[name])
+            algo_kwargs[name] = parse_schedule(name, algo_kwargs[name])
     n_envs = args.n_envs or int(params.get("n_envs", 1))
     timesteps = args.timesteps or int(params.get("n_timesteps", 100_000))
     output = args.output or os.path.join("runs", f"{args.algo}_{args.env.rpartition('.')[2]}_s{args.seed}")

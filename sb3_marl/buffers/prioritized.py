@@ -146,7 +146,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         for env_idx, info in enumerate(infos):
             if info.get("inactive", False):
                 priorities[env_idx] = 0.0  # explicitly: 0 ** 0 would be 1 with alpha=0
-        self._tree.update(leaves, priorities, distinct=True)
+        self._tree.update(leaves, priorities, checked=True)
 
     def sample(  # type: ignore[override]
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
@@ -187,16 +187,18 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"Got {indices.size} indices but {priorities.size} priorities")
         if indices.size == 0:
             return
-        if not (priorities.min() > 0 and np.isfinite(priorities.max())):
+        highest = float(priorities.max())
+        if not (priorities.min() > 0 and np.isfinite(highest)):
             raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
         if indices.min() < 0 or indices.max() >= self.n_leaves:
             raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
         keep = self._tree[indices] > 0
         if not keep.all():
             indices, priorities = indices[keep], priorities[keep]
+            highest = float(priorities.max()) if indices.size > 0 else 0.0
         if indices.size > 0:
-            self._tree.update(indices, priorities**self.alpha)
-            self.max_priority = max(self.max_priority, float(priorities.max()))
+            self._tree.update(indices, priorities**self.alpha, checked=True)  # checked above
+            self.max_priority = max(self.max_priority, highest)
 
     def priorities(self, indices: np.ndarray) -> np.ndarray:
         """Stored ``priority ** alpha`` of the given leaves (0 for inactive or empty ones)."""

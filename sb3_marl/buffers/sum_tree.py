@@ -57,17 +57,17 @@ class PriorityTree:
         """Leaf values at ``indices``."""
         return self._leaves[indices]
 
-    def update(self, indices: np.ndarray, values: np.ndarray, distinct: bool = False) -> None:
+    def update(self, indices: np.ndarray, values: np.ndarray, checked: bool = False) -> None:
         """
         Set leaves ``indices`` to ``values`` (>= 0); the nodes above them follow at the next query.
         When an index repeats, the last write wins.
 
         :param indices: Leaf indices, in ``[0, capacity)``
         :param values: One value per index
-        :param distinct: The caller guarantees int64 indices in range with no repeats, as a replay
-            buffer's ``add`` does: the checks are skipped
+        :param checked: The caller has made ``indices`` a flat int64 array in range and ``values`` a
+            float array of the same shape, as the replay buffer does: the checks are skipped
         """
-        if not distinct:
+        if not checked:
             indices = np.asarray(indices, dtype=np.int64).ravel()
             values = np.asarray(values, dtype=np.float64).ravel()
             if values.shape != indices.shape:
@@ -79,7 +79,7 @@ class PriorityTree:
         self._used_blocks = max(self._used_blocks, int(indices.max()) // self.block + 1)
         leaves = self._leaves
         leaves[indices] = values
-        if not distinct and (leaves[indices] != values).any():
+        if (leaves[indices] != values).any():
             # A repeated index kept another write than its last (NumPy does not promise the order).
             unique, first = np.unique(indices[::-1], return_index=True)
             leaves[unique] = values[::-1][first]
@@ -101,11 +101,16 @@ class PriorityTree:
         self._n_stale = 0
         # Grown past `top` nodes at the scanned level: build the next level up from it.
         while self._depth < self.levels and -(-self._used_blocks >> self._depth) > self._top:
-            start, stop = self._scanned()
-            half = slice(start // 2, (stop + 1) // 2)
-            self._sums[half] = self._sums[start : stop + (stop - start) % 2].reshape(-1, 2).sum(axis=1)
-            self._mins[half] = self._mins[start : stop + (stop - start) % 2].reshape(-1, 2).min(axis=1)
+            self._build_level_above(self._depth)
             self._depth += 1
+
+    def _build_level_above(self, depth: int) -> None:
+        """Recompute the written part of level ``depth + 1`` from level ``depth``."""
+        start = self.n_nodes >> depth
+        stop = start + 2 * -(-self._used_blocks >> (depth + 1))  # whole pairs of children
+        parents = slice(start // 2, stop // 2)
+        self._sums[parents] = self._sums[start:stop].reshape(-1, 2).sum(axis=1)
+        self._mins[parents] = self._mins[start:stop].reshape(-1, 2).min(axis=1)
 
     def _scanned(self) -> tuple[int, int]:
         """The nodes the scans read: the written part of the highest level kept."""
@@ -127,16 +132,13 @@ class PriorityTree:
             mins[parent] = np.minimum(mins[left], mins[right])
 
     def _rebuild(self) -> None:
-        # Level by level: the blocks from all leaves, then each level from the one below.
-        columns = self._leaves.reshape(self.n_nodes, self.block)
-        sums, mins = self._sums, self._mins
-        n = self.n_nodes
-        sums[n : 2 * n] = columns.sum(axis=1)
-        mins[n : 2 * n] = np.where(columns > 0.0, columns, np.inf).min(axis=1)
-        while n > self.n_top:
-            sums[n // 2 : n] = sums[n : 2 * n].reshape(-1, 2).sum(axis=1)
-            mins[n // 2 : n] = mins[n : 2 * n].reshape(-1, 2).min(axis=1)
-            n //= 2
+        # The written blocks from their leaves, then each level kept from the one below.
+        n, used = self.n_nodes, self._used_blocks
+        columns = self._leaves[: used * self.block].reshape(used, self.block)
+        self._sums[n : n + used] = columns.sum(axis=1)
+        self._mins[n : n + used] = np.where(columns > 0.0, columns, np.inf).min(axis=1)
+        for depth in range(self._depth):
+            self._build_level_above(depth)
 
     def reset(self) -> None:
         """Empty every leaf."""
