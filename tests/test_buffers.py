@@ -39,37 +39,41 @@ def add_step(
     buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)])
 
 
-def naive_tree(leaves: np.ndarray, reduce: np.ufunc, block: int, n_top: int) -> np.ndarray:
+def naive_levels(leaves: np.ndarray, fanout: int, levels: int) -> tuple[list, list]:
     """
-    The node array of a :class:`PriorityTree`, rebuilt from its leaves: each block reduced, then one
-    level at a time from the blocks up to the top level (nodes below ``n_top`` are not used).
+    The sums and minima of every level of a :class:`PriorityTree` over ``leaves`` (padded to whole top
+    nodes), recomputed level by level from the leaves, one node at a time.
     """
-    blocks = reduce.reduce(leaves.reshape(-1, block), axis=1)
-    tree = np.zeros(2 * len(blocks))
-    tree[len(blocks) :] = blocks
-    for node in range(len(blocks) - 1, n_top - 1, -1):
-        tree[node] = reduce(tree[2 * node], tree[2 * node + 1])
-    return tree
+    sums, mins = [leaves], [np.where(leaves > 0, leaves, np.inf)]
+    for _ in range(levels):
+        below_sums, below_mins = sums[-1], mins[-1]
+        n = len(below_sums) // fanout
+        sums.append(np.array([below_sums[i * fanout : (i + 1) * fanout].sum() for i in range(n)]))
+        mins.append(np.array([below_mins[i * fanout : (i + 1) * fanout].min() for i in range(n)]))
+    return sums, mins
 
 
 # ---- priority tree -----------------------------------------------------------------------------
 
 
 def test_tree_sum_and_min_after_updates():
-    # Blocks of 2 leaves and a top level of 1 node: a plain binary tree over the 4 blocks.
-    tree = PriorityTree(5, block=2, top=1)
-    assert tree.n_nodes == 4 and tree.levels == 2 and tree.n_top == 1
+    # Fan-out 2 and a top level of 1 node: a plain binary tree over 8 leaves.
+    tree = PriorityTree(5, fanout=2, top=1)
+    assert tree.levels == 3 and tree.n_top == 1
     assert tree.total() == 0.0 and tree.min() == np.inf
     tree.update(np.arange(5), np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
     assert tree.total() == 15.0 and tree.min() == 1.0
-    # Nodes by hand: blocks [1+2, 3+4, 5+0, 0+0] then [3+7, 5+0] then 15.
-    np.testing.assert_array_equal(tree._sums[1:8], [15, 10, 5, 3, 7, 5, 0])
-    np.testing.assert_array_equal(tree._mins[1:8], [1, 1, 5, 1, 3, 5, np.inf])
+    # Nodes by hand: [1+2, 3+4, 5+0, 0+0] then [3+7, 5+0] then 15.
+    np.testing.assert_array_equal(tree._sums[1], [3, 7, 5, 0])
+    np.testing.assert_array_equal(tree._sums[2], [10, 5])
+    np.testing.assert_array_equal(tree._mins[1], [1, 3, 5, np.inf])
+    np.testing.assert_array_equal(tree._mins[2], [1, 5])
     # Repeated index: the last write wins, and the ancestors follow it.
     tree.update(np.array([0, 3, 0]), np.array([9.0, 0.5, 6.0]))
     np.testing.assert_array_equal(tree[np.arange(5)], [6, 2, 3, 0.5, 5])
     assert tree.total() == 16.5 and tree.min() == 0.5
-    np.testing.assert_array_equal(tree._sums[1:4], [16.5, 11.5, 5])
+    np.testing.assert_array_equal(tree._sums[1], [8, 3.5, 5, 0])
+    np.testing.assert_array_equal(tree._sums[2], [11.5, 5])
     # Empty leaves do not count for the minimum.
     tree.update(np.array([3]), np.array([0.0]))
     assert tree.total() == 16.0 and tree.min() == 2.0
@@ -77,8 +81,8 @@ def test_tree_sum_and_min_after_updates():
 
 def test_tree_levels_stop_at_the_top():
     tree = PriorityTree(1_000_000)
-    assert tree.n_top <= 4096 and tree.n_top << tree.levels == tree.n_nodes
-    assert tree.n_nodes * tree.block < 1_000_000 * 1.01  # little padding
+    assert tree.n_top <= 4096 and tree.n_top * tree.fanout ** (tree.levels - 1) > 4096
+    assert 1_000_000 <= tree.n_top * tree.fanout**tree.levels < 1_000_000 * 1.01  # little padding
 
 
 def test_tree_capacity_one():
@@ -89,7 +93,7 @@ def test_tree_capacity_one():
 
 
 def test_find_prefixsum_on_hand_made_tree():
-    tree = PriorityTree(4, block=2, top=1)
+    tree = PriorityTree(4, fanout=2, top=1)
     tree.update(np.arange(4), np.array([1.0, 0.0, 2.0, 3.0]))
     prefixes = np.array([0.0, 0.99, 1.0, 2.5, 2.999, 3.0, 5.99])
     np.testing.assert_array_equal(tree.find_prefixsum(prefixes), [0, 0, 2, 2, 2, 3, 3])
@@ -98,8 +102,8 @@ def test_find_prefixsum_on_hand_made_tree():
 
 
 def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
-    for block, top in ((1, 1), (2, 1), (8, 4096)):
-        tree = PriorityTree(4, block=block, top=top)
+    for fanout, top in ((2, 1), (4, 1), (16, 4096)):
+        tree = PriorityTree(4, fanout=fanout, top=top)
         tree.update(np.arange(4), np.array([1.0, 2.0, 0.0, 0.0]))
         # At or past the total (what rounding can produce) the search must stay on written leaves.
         np.testing.assert_array_equal(
@@ -110,7 +114,7 @@ def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
 @settings(max_examples=60, deadline=None)
 @given(
     capacity=st.integers(1, 40),
-    block=st.sampled_from([1, 2, 3, 8]),
+    fanout=st.sampled_from([2, 3, 8, 16]),
     top=st.sampled_from([1, 2, 3, 4096]),
     batches=st.lists(
         st.lists(
@@ -120,9 +124,9 @@ def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
         max_size=8,
     ),
 )
-def test_tree_matches_naive_recomputation(capacity, block, top, batches):
-    tree = PriorityTree(capacity, block=block, top=top)
-    leaves = np.zeros(tree.n_nodes * block)
+def test_tree_matches_naive_recomputation(capacity, fanout, top, batches):
+    tree = PriorityTree(capacity, fanout=fanout, top=top)
+    leaves = np.zeros(tree.n_top * fanout**tree.levels)
     for k, batch in enumerate(batches):
         indices = np.array([i % capacity for i, _ in batch], dtype=np.int64)
         values = np.array([v for _, v in batch])
@@ -133,14 +137,13 @@ def test_tree_matches_naive_recomputation(capacity, block, top, batches):
         if k % 2 == 0 and k < len(batches) - 1:
             continue  # leave two updates' nodes stale before the next query
         # total() brings the nodes up to date: by a climb from the written leaves, or by a rebuild
-        # once as many leaves as blocks were written (both happen here).
+        # once as many leaves as level 1 has written nodes were written (both happen here).
         assert tree.total() == pytest.approx(leaves.sum(), rel=1e-12)
         assert tree.min() == (leaves[leaves > 0].min() if (leaves > 0).any() else np.inf)
-        used = slice(tree.n_nodes >> tree._depth, None)  # the levels kept, from the scanned one down
-        naive_sums = naive_tree(leaves, np.add, block, tree.n_top)
-        naive_mins = naive_tree(np.where(leaves > 0, leaves, np.inf), np.minimum, block, tree.n_top)
-        np.testing.assert_allclose(tree._sums[used], naive_sums[used], rtol=1e-12)
-        np.testing.assert_array_equal(tree._mins[used], naive_mins[used])
+        naive_sums, naive_mins = naive_levels(leaves, fanout, tree.levels)
+        for level in range(1, tree._depth + 1):  # the levels kept, up to the scanned one
+            np.testing.assert_allclose(tree._sums[level], naive_sums[level], rtol=1e-12)
+            np.testing.assert_array_equal(tree._mins[level], naive_mins[level])
         if tree.total() > 0:
             prefixes = np.linspace(0.0, tree.total(), 17)
             found = tree.find_prefixsum(prefixes)
@@ -153,8 +156,8 @@ def test_tree_matches_naive_recomputation(capacity, block, top, batches):
 
 
 def test_tree_keeps_levels_as_the_leaves_fill():
-    # 500 blocks of 2 and at most 4 scanned nodes: the levels kept grow with the written part.
-    tree = PriorityTree(1000, block=2, top=4)
+    # Fan-out 2 over 1000 leaves and at most 4 scanned nodes: the levels kept grow with the written part.
+    tree = PriorityTree(1000, fanout=2, top=4)
     rng = np.random.default_rng(0)
     leaves = np.zeros(1000)
     depths = []
@@ -164,13 +167,12 @@ def test_tree_keeps_levels_as_the_leaves_fill():
         leaves[:end] = values
         assert tree.total() == pytest.approx(leaves.sum(), rel=1e-12)
         assert tree.min() == leaves[leaves > 0].min()
-        start, stop = tree._scanned()
-        assert stop - start <= 4
+        assert tree._written(tree._depth) <= 4
         depths.append(tree._depth)
         # The middle of every written leaf's interval finds that leaf.
         cumulative = np.cumsum(leaves[:end])
         np.testing.assert_array_equal(tree.find_prefixsum(cumulative - values / 2), np.arange(end))
-    assert depths == sorted(depths) and depths[0] == 0 and depths[-1] == tree.levels
+    assert depths == sorted(depths) and depths[0] == 1 and depths[-1] == tree.levels
 
 
 # ---- prioritized buffer ------------------------------------------------------------------------
