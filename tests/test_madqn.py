@@ -404,6 +404,27 @@ def test_policy_aliases() -> None:
     assert q_values.shape == (2, 2)
 
 
+@pytest.mark.parametrize(
+    "policy_kwargs, fused",
+    [
+        ({}, True),
+        ({"optimizer_kwargs": {"eps": 1e-5}}, True),
+        ({"optimizer_kwargs": {"foreach": True}}, None),  # the user's choice stands
+        ({"optimizer_kwargs": {"fused": False}}, False),
+        ({"optimizer_class": th.optim.RMSprop}, "absent"),  # only Adam and AdamW are given fused
+    ],
+)
+def test_fused_adam_by_default(
+    policy_kwargs: dict[str, Any], fused: bool | str | None, tmp_path: Any
+) -> None:
+    model = MADQN("MlpPolicy", "CartPole-v1", policy_kwargs=policy_kwargs, learning_starts=0, batch_size=8)
+    assert model.policy.optimizer.defaults.get("fused", "absent") == fused
+    model.learn(16)  # the optimizer steps
+    model.save(tmp_path / "model")
+    loaded = MADQN.load(tmp_path / "model")
+    assert loaded.policy.optimizer.defaults.get("fused", "absent") == fused
+
+
 class _CountingTrain(th.nn.Identity):
     """A module with its own ``train()``, which the policy must still call."""
 

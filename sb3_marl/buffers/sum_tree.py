@@ -13,11 +13,11 @@ class PriorityTree:
 
     Level 0 holds the leaves; node ``i`` of level ``k + 1`` holds the sum and the minimum positive leaf
     of nodes ``fanout * i`` to ``fanout * i + fanout - 1`` of level ``k``. A wide tree has few levels,
-    and a batched pass over a level costs the same few NumPy calls whatever the fan-out (a gather of
-    the children as rows, one matrix product for their sums or prefix sums), so a pass over the tree
-    costs a few dozen calls where a binary tree takes over a hundred at 1M leaves. The levels are kept from the leaves up to
-    the lowest level whose written part (up to the last leaf ever written: a replay buffer fills from
-    the front) has at most ``top`` nodes, and at least one; ``total()``, ``min()`` and
+    and a batched pass over a level costs the same few NumPy calls whatever the fan-out (a gather of the
+    children as rows, one matrix product for their sums or prefix sums), so a pass over the tree costs a
+    few dozen calls where a binary tree takes over a hundred at 1M leaves. The levels are kept from the
+    leaves up to the lowest level whose written part (up to the last leaf ever written: a replay buffer
+    fills from the front) has at most ``top`` nodes, and at least one; ``total()``, ``min()`` and
     ``find_prefixsum()`` reduce or scan that part. As the leaves fill, the next level up is built from
     the one below; a full tree has ``levels`` levels over its leaves and ``n_top`` nodes on top.
 
