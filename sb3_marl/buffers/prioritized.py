@@ -142,11 +142,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                 if mask is not None:
                     masks[env_idx] = mask
         super().add(obs, next_obs, action, reward, done, infos)
-        priorities = np.full(self.n_envs, self.max_priority**self.alpha)
-        for env_idx, info in enumerate(infos):
-            if info.get("inactive", False):
-                priorities[env_idx] = 0.0  # explicitly: 0 ** 0 would be 1 with alpha=0
-        self._tree.update(leaves, priorities, checked=True)
+        # Inactive transitions get 0 explicitly: 0 ** 0 would be 1 with alpha=0.
+        priority = self.max_priority**self.alpha
+        priorities = np.array([0.0 if info.get("inactive", False) else priority for info in infos])
+        self._tree.update(leaves, priorities, checked=True, distinct=True)
 
     def sample(  # type: ignore[override]
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4

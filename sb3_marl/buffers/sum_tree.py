@@ -62,7 +62,9 @@ class PriorityTree:
         """Leaf values at ``indices``."""
         return self._leaves[indices]
 
-    def update(self, indices: np.ndarray, values: np.ndarray, checked: bool = False) -> None:
+    def update(
+        self, indices: np.ndarray, values: np.ndarray, checked: bool = False, distinct: bool = False
+    ) -> None:
         """
         Set leaves ``indices`` to ``values`` (>= 0); the nodes above them follow at the next query.
         When an index repeats, the last write wins.
@@ -71,6 +73,8 @@ class PriorityTree:
         :param values: One value per index
         :param checked: The caller has made ``indices`` a flat int64 array in range and ``values`` a
             float array of the same shape, as the replay buffer does: the checks are skipped
+        :param distinct: The caller knows that no index repeats (as in one step's transitions): the
+            check for repeats is skipped
         """
         if not checked:
             indices = np.asarray(indices, dtype=np.int64).ravel()
@@ -84,7 +88,7 @@ class PriorityTree:
         self._used = max(self._used, int(indices.max()) + 1)
         leaves = self._leaves
         leaves[indices] = values
-        if (leaves[indices] != values).any():
+        if not distinct and (leaves[indices] != values).any():
             # A repeated index kept another write than its last (NumPy does not promise the order).
             unique, first = np.unique(indices[::-1], return_index=True)
             leaves[unique] = values[::-1][first]
