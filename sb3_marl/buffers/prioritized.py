@@ -209,9 +209,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.max_priority = 1.0
 
     def _tensor(self, array: np.ndarray) -> th.Tensor:
-        # Every array passed here is a fresh gather, so sharing its memory is safe (and from_numpy is
-        # cheaper than SB3's as_tensor).
-        return th.from_numpy(array).to(self.device)
+        # Every array passed here is a fresh gather, so sharing its memory is safe.
+        return self.to_torch(array, copy=False)
 
     def _gather(self, array: np.ndarray, flat: np.ndarray) -> np.ndarray:
         """``array[rows, cols]`` for leaves ``flat = rows * n_envs + cols`` (one ``take``: faster)."""
