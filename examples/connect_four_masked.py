@@ -18,7 +18,7 @@ from sb3_contrib import MaskablePPO
 
 from sb3_marl import make_vec_env
 from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
-from sb3_marl.cli import parse_config
+from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import MultiAgentPolicy, RandomPolicy, make_env, run_episode
 from sb3_marl.madqn import MADQN
 
@@ -29,20 +29,15 @@ ENV_ID = "pettingzoo.classic.connect_four_v3"
 class Config:
     """A masked learner playing Connect Four against itself."""
 
-    algo: str = "maskable_ppo"
-    """maskable_ppo or madqn"""
-    total_timesteps: int = 300_000
-    """training timesteps, counted per player: each move of each env copy adds 2"""
-    seed: int = 0
-    """seed of the model and the envs"""
-    n_envs: int = 8
-    """number of env copies"""
-    learning_rate: float = 3e-4
-    """Adam learning rate"""
-    eval_games: int = 100
-    """games against a random player at the end"""
-    output: str = "runs/connect_four"
-    """folder for the model"""
+    algo: str = option("maskable_ppo", "maskable_ppo or madqn")
+    total_timesteps: int = option(
+        300_000, "training timesteps, counted per player: each move of each env copy adds 2"
+    )
+    seed: int = option(0, "seed of the model and the envs")
+    n_envs: int = option(8, "number of env copies")
+    learning_rate: float = option(3e-4, "Adam learning rate")
+    eval_games: int = option(100, "games against a random player at the end")
+    output: str = option("runs/connect_four", "folder for the model")
 
 
 class Match:

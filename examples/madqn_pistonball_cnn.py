@@ -18,7 +18,7 @@ import supersuit as ss
 
 from sb3_marl import make_vec_env
 from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
-from sb3_marl.cli import parse_config
+from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
 from sb3_marl.madqn import MADQN
 
@@ -29,36 +29,23 @@ ENV_ID = "pettingzoo.butterfly.pistonball_v6"
 class Config:
     """MADQN with a CNN Q-network on pettingzoo pistonball_v6 (discrete actions)."""
 
-    total_timesteps: int = 200_000
-    """training timesteps, counted per agent: each step of each env copy adds n_pistons"""
-    seed: int = 0
-    """seed of the model and the envs"""
-    n_pistons: int = 5
-    """number of pistons (agents)"""
-    max_cycles: int = 125
-    """steps per episode"""
-    image_size: int = 84
-    """side of the square grey images the pistons see"""
-    frame_stack: int = 3
-    """number of stacked frames"""
-    n_envs: int = 1
-    """number of env copies"""
-    learning_rate: float = 1e-4
-    """Adam learning rate"""
-    buffer_size: int = 20_000
-    """replay buffer size, in transitions (each holds two images)"""
-    learning_starts: int = 2_000
-    """timesteps of random play before learning"""
-    batch_size: int = 32
-    """transitions per gradient step"""
-    target_update_interval: int = 2_000
-    """timesteps between target network updates"""
-    exploration_fraction: float = 0.2
-    """share of training over which epsilon falls to its final value"""
-    eval_episodes: int = 5
-    """episodes of the final evaluation"""
-    output: str = "runs/madqn_pistonball"
-    """folder for the model"""
+    total_timesteps: int = option(
+        200_000, "training timesteps, counted per agent: each step of each env copy adds n_pistons"
+    )
+    seed: int = option(0, "seed of the model and the envs")
+    n_pistons: int = option(5, "number of pistons (agents)")
+    max_cycles: int = option(125, "steps per episode")
+    image_size: int = option(84, "side of the square grey images the pistons see")
+    frame_stack: int = option(3, "number of stacked frames")
+    n_envs: int = option(1, "number of env copies")
+    learning_rate: float = option(1e-4, "Adam learning rate")
+    buffer_size: int = option(20_000, "replay buffer size, in transitions (each holds two images)")
+    learning_starts: int = option(2_000, "timesteps of random play before learning")
+    batch_size: int = option(32, "transitions per gradient step")
+    target_update_interval: int = option(2_000, "timesteps between target network updates")
+    exploration_fraction: float = option(0.2, "share of training over which epsilon falls to its final value")
+    eval_episodes: int = option(5, "episodes of the final evaluation")
+    output: str = option("runs/madqn_pistonball", "folder for the model")
 
 
 def preprocess(env: Any, image_size: int, frame_stack: int) -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sb3_marl import make_vec_env
 from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
-from sb3_marl.cli import parse_config
+from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
 from sb3_marl.madqn import MADQN
 
@@ -26,42 +26,31 @@ ENV_ID = "mpe2.simple_spread_v3"
 class Config:
     """MADQN (Double DQN + prioritized replay) on mpe2 simple_spread_v3, with parameter sharing."""
 
-    total_timesteps: int = 300_000
-    """training timesteps, counted per agent: each step of each env copy adds 3"""
-    seed: int = 0
-    """seed of the model and the envs"""
-    n_envs: int = 4
-    """number of env copies"""
-    max_cycles: int = 25
-    """steps per episode"""
-    learning_rate: float = 5e-4
-    """Adam learning rate"""
-    buffer_size: int = 200_000
-    """replay buffer size, in transitions"""
-    learning_starts: int = 5_000
-    """timesteps of random play before learning"""
-    batch_size: int = 256
-    """transitions per gradient step"""
-    gamma: float = 0.95
-    """discount factor"""
-    n_steps: int = 3
-    """n-step returns"""
-    target_update_interval: int = 2_000
-    """timesteps between target network updates"""
-    exploration_fraction: float = 0.3
-    """share of training over which epsilon falls to its final value"""
-    prioritized_replay_alpha: float = 0.6
-    """how much prioritization is used (0: uniform replay)"""
-    dueling: bool = True
-    """use a dueling Q-network head"""
-    mixer: str | None = None
-    """value decomposition: vdn or qmix (team Q from the agents' Qs; n_steps is then 1); None: independent"""
-    eval_episodes: int = 20
-    """episodes of the final evaluation"""
-    wandb_project: str | None = None
-    """log to this W&B project (offline unless WANDB_MODE says otherwise); None: no W&B"""
-    output: str = "runs/madqn_simple_spread"
-    """folder for the model (and the W&B run)"""
+    total_timesteps: int = option(
+        300_000, "training timesteps, counted per agent: each step of each env copy adds 3"
+    )
+    seed: int = option(0, "seed of the model and the envs")
+    n_envs: int = option(4, "number of env copies")
+    max_cycles: int = option(25, "steps per episode")
+    learning_rate: float = option(5e-4, "Adam learning rate")
+    buffer_size: int = option(200_000, "replay buffer size, in transitions")
+    learning_starts: int = option(5_000, "timesteps of random play before learning")
+    batch_size: int = option(256, "transitions per gradient step")
+    gamma: float = option(0.95, "discount factor")
+    n_steps: int = option(3, "n-step returns")
+    target_update_interval: int = option(2_000, "timesteps between target network updates")
+    exploration_fraction: float = option(0.3, "share of training over which epsilon falls to its final value")
+    prioritized_replay_alpha: float = option(0.6, "how much prioritization is used (0: uniform replay)")
+    dueling: bool = option(True, "use a dueling Q-network head")
+    mixer: str | None = option(
+        None,
+        "value decomposition: vdn or qmix (team Q from the agents' Qs; n_steps is then 1); None: independent",
+    )
+    eval_episodes: int = option(20, "episodes of the final evaluation")
+    wandb_project: str | None = option(
+        None, "log to this W&B project (offline unless WANDB_MODE says otherwise); None: no W&B"
+    )
+    output: str = option("runs/madqn_simple_spread", "folder for the model (and the W&B run)")
 
 
 def main(config: Config) -> None:

@@ -15,7 +15,7 @@ from stable_baselines3 import PPO
 
 from sb3_marl import make_vec_env
 from sb3_marl.callbacks import MultiAgentEvalCallback, MultiAgentStatsCallback, save_model
-from sb3_marl.cli import parse_config
+from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
 
 ENV_ID = "mpe2.simple_spread_v3"
@@ -25,32 +25,23 @@ ENV_ID = "mpe2.simple_spread_v3"
 class Config:
     """PPO with parameter sharing on mpe2 simple_spread_v3."""
 
-    total_timesteps: int = 1_000_000
-    """training timesteps, counted per agent: each step of each env copy adds 3"""
-    seed: int = 0
-    """seed of the model and the envs"""
-    n_envs: int = 8
-    """number of env copies"""
-    learning_rate: float = 3e-4
-    """Adam learning rate"""
-    n_steps: int = 128
-    """steps per env slot in each rollout"""
-    batch_size: int = 256
-    """minibatch size"""
-    n_epochs: int = 10
-    """passes over each rollout"""
-    gamma: float = 0.95
-    """discount factor"""
-    ent_coef: float = 0.01
-    """entropy bonus"""
-    agent_indicator: bool = False
-    """append a one-hot agent id to the observations"""
-    eval_freq: int = 100_000
-    """evaluate on the team return every this many timesteps, keeping the best model"""
-    eval_episodes: int = 20
-    """episodes of each evaluation"""
-    output: str = "runs/ppo_simple_spread"
-    """folder for the models"""
+    total_timesteps: int = option(
+        1_000_000, "training timesteps, counted per agent: each step of each env copy adds 3"
+    )
+    seed: int = option(0, "seed of the model and the envs")
+    n_envs: int = option(8, "number of env copies")
+    learning_rate: float = option(3e-4, "Adam learning rate")
+    n_steps: int = option(128, "steps per env slot in each rollout")
+    batch_size: int = option(256, "minibatch size")
+    n_epochs: int = option(10, "passes over each rollout")
+    gamma: float = option(0.95, "discount factor")
+    ent_coef: float = option(0.01, "entropy bonus")
+    agent_indicator: bool = option(False, "append a one-hot agent id to the observations")
+    eval_freq: int = option(
+        100_000, "evaluate on the team return every this many timesteps, keeping the best model"
+    )
+    eval_episodes: int = option(20, "episodes of each evaluation")
+    output: str = option("runs/ppo_simple_spread", "folder for the models")
 
 
 def main(config: Config) -> None:

@@ -61,7 +61,7 @@ class AlgoSpec:
         if mixer not in self.mixers:
             takers = [spec.name for spec in ALGOS.values() if mixer in spec.mixers]
             own = f"mixers {', '.join(self.mixers)}" if self.mixers else "no mixer"
-            return f"--mixer {mixer}: --mixer needs --algo {' or '.join(takers)}, not {self.name} (it takes {own})"
+            return f"--mixer needs --algo {' or '.join(takers)}, not {self.name}, which takes {own}"
         if n_steps > 1 and not self.n_steps_with_mixer:
             return (
                 f"{self.name} does not take n-step returns with a mixer, and the hyperparameters set "

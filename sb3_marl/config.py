@@ -37,6 +37,7 @@ ENV_KEYS = (
 )
 
 Config = TypeVar("Config")
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
@@ -316,7 +317,7 @@ def read_run_config(path: str) -> dict[str, Any]:
     config = read_yaml(path)
     fix = "give --algo and --env and move the file away, or train again"
     if not isinstance(config, dict):
-        got = "an empty file" if config is None else f"a {type(config).__name__}"
+        got = "nothing" if config is None else repr(config)[:60]
         raise ConfigError(f"{path} is not a config saved by sb3-marl train (it holds {got}): {fix}.")
     hints = {"algo": str | None, "env": str | None, "env_kwargs": dict | None, "env_wrapper": list | None}
     for key, hint in hints.items():
@@ -329,10 +330,18 @@ def read_run_config(path: str) -> dict[str, Any]:
 # -- dataclass configs for scripts ---------------------------------------------------------------------
 
 
+def option(default: T, help: str) -> T:
+    """A dataclass field with a default and the help text of its command-line option (for ``parse_config``)::
+
+    total_timesteps: int = option(1000, "training timesteps")
+    """
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 def parse_config(cls: type[Config], argv: Sequence[str] | None = None) -> Config:
     """Fill a dataclass from the command line with argparse: each field ``total_timesteps: int = 1000``
     becomes an option ``--total-timesteps`` (``--flag/--no-flag`` for booleans), helped by the field's
-    ``metadata={"help": ...}``.
+    ``metadata={"help": ...}`` (which ``option`` sets).
 
     :param cls: a dataclass whose fields are ``int``, ``float``, ``str``, ``bool``, or one of those or None
     :param argv: the arguments (default: ``sys.argv[1:]``)

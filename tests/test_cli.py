@@ -15,7 +15,7 @@ import yaml
 
 from sb3_marl.algos import ALGOS
 from sb3_marl.cli import main
-from sb3_marl.config import load_hyperparams, parse_config
+from sb3_marl.config import load_hyperparams, option, parse_config
 
 SPREAD = "mpe2.simple_spread_v3"
 CONNECT_FOUR = "pettingzoo.classic.connect_four_v3"
@@ -242,9 +242,9 @@ class ExampleConfig:
     """An example's settings."""
 
     total_timesteps: int = dataclasses.field(default=1000, metadata={"help": "training timesteps"})
-    learning_rate: float = dataclasses.field(default=1e-3, metadata={"help": "Adam learning rate"})
-    dueling: bool = dataclasses.field(default=True, metadata={"help": "use a dueling head"})
-    wandb_project: str | None = dataclasses.field(default=None, metadata={"help": "W&B project, None for none"})
+    learning_rate: float = option(1e-3, "Adam learning rate")
+    dueling: bool = option(True, "use a dueling head")
+    wandb_project: str | None = option(None, "W&B project, None for none")
 
 
 def test_parse_config_from_dataclass_fields(capsys):
