@@ -3,10 +3,10 @@ checkpoints written whole."""
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pettingzoo.utils.env import AECEnv, ParallelEnv
@@ -23,30 +23,26 @@ from sb3_marl.evaluation import (
     make_env,
     unwrap_multi_agent,
 )
+from sb3_marl.files import atomic_write
 
 # Per-agent keys go to every output but the console table, which they would make long.
 _NOT_ON_CONSOLE = ("stdout", "log")
 
 
 def save_model(model: BaseAlgorithm, path: str) -> str:
-    """Save ``model`` to ``path`` (``.zip`` added when missing) through a temporary file in the same
-    folder, renamed when complete, so that the path never holds a half-written model.
+    """Save ``model`` to ``path`` (``.zip`` added when missing, the folder made when missing) with
+    :func:`~sb3_marl.files.atomic_write`, so that the path never holds a half-written model.
 
+    :param model: the model
+    :param path: the file to write
     :return: the path written
     """
     path = os.fspath(path)
     if not path.endswith(".zip"):
         path += ".zip"
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".zip.tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            model.save(file)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path) as file:
+        model.save(cast(io.BufferedIOBase, file))
     return path
 
 
@@ -207,12 +203,13 @@ class MultiAgentEvalCallback(EventCallback):
         self.evaluations_results.append(result.team_returns)
         self.evaluations_length.append(result.episode_lengths)
         if self.log_path is not None:
-            np.savez(
-                os.path.join(self.log_path, "evaluations.npz"),
-                timesteps=self.evaluations_timesteps,
-                results=self.evaluations_results,
-                ep_lengths=self.evaluations_length,
-            )
+            with atomic_write(os.path.join(self.log_path, "evaluations.npz")) as file:
+                np.savez(
+                    file,
+                    timesteps=self.evaluations_timesteps,
+                    results=self.evaluations_results,
+                    ep_lengths=self.evaluations_length,
+                )
         if self.verbose >= 1:
             print(f"Eval num_timesteps={self.num_timesteps}, team return {result}")
         self.logger.record("eval/team_return_mean", result.team_return_mean)
