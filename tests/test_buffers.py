@@ -29,14 +29,16 @@ def add_step(
     dones: np.ndarray | None = None,
     infos: list[dict] | None = None,
     rewards: np.ndarray | None = None,
+    **arrays: np.ndarray | None,
 ) -> None:
-    """Add step ``t``: obs ``[t, env]``, next obs ``[t + 0.5, env]``, action ``t % 3``."""
+    """Add step ``t``: obs ``[t, env]``, next obs ``[t + 0.5, env]``, action ``t % 3``; ``arrays``:
+    ``next_action_masks`` and ``active`` for a PrioritizedReplayBuffer."""
     envs = np.arange(n_envs, dtype=np.float32)
     obs = np.stack([np.full(n_envs, t, dtype=np.float32), envs], axis=1)
     next_obs = obs + np.array([0.5, 0.0], dtype=np.float32)
     reward = np.full(n_envs, float(t)) if rewards is None else rewards
     done = np.zeros(n_envs) if dones is None else dones
-    buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)])
+    buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)], **arrays)
 
 
 def naive_levels(leaves: np.ndarray, fanout: int, levels: int) -> tuple[list, list]:
@@ -197,7 +199,7 @@ def test_importance_weights_closed_form():
     alpha, beta = 0.5, 0.4
     buffer = make_buffer(buffer_size=5, alpha=alpha)
     for t in range(5):
-        add_step(buffer, t, 1, infos=[{"inactive": t == 4}])
+        add_step(buffer, t, 1, active=np.array([t != 4]))
     priorities = np.array([2.0, 3.0, 4.0, 0.05])
     buffer.update_priorities(np.arange(4), priorities)
     probabilities = priorities**alpha / (priorities**alpha).sum()
@@ -239,7 +241,7 @@ def test_inactive_slots_are_never_sampled_nor_revived():
     for alpha in (0.6, 0.0):
         buffer = make_buffer(buffer_size=40, n_envs=n_envs, alpha=alpha)
         for t in range(13):  # wraps around once
-            add_step(buffer, t, n_envs, infos=[{"inactive": env in (1, 3)} for env in range(n_envs)])
+            add_step(buffer, t, n_envs, active=np.array([env not in (1, 3) for env in range(n_envs)]))
         np.random.seed(2)
         samples = buffer.sample(20_000)
         assert set(np.unique(samples.indices % n_envs)) == {0, 2}
@@ -273,7 +275,7 @@ def test_random_adds_and_updates_keep_priorities_consistent(alpha, operations):
     max_priority, row = 1.0, 0
     for t, (kind, data) in enumerate(operations):
         if kind == "add":
-            add_step(buffer, t, n_envs, infos=[{"inactive": inactive} for inactive in data])
+            add_step(buffer, t, n_envs, active=~np.array(data))
             for env, inactive in enumerate(data):
                 model[row * n_envs + env] = 0.0 if inactive else max_priority**alpha
             row = (row + 1) % 5
@@ -298,7 +300,7 @@ def test_sample_fails_clearly_without_sampleable_transitions():
     buffer = make_buffer()
     with pytest.raises(RuntimeError, match="No transition to sample"):
         buffer.sample(4)
-    add_step(buffer, 0, 1, infos=[{"inactive": True}])
+    add_step(buffer, 0, 1, active=np.array([False]))
     with pytest.raises(RuntimeError, match="inactive"):
         buffer.sample(4)
 
@@ -353,8 +355,9 @@ def test_next_action_masks_align_with_next_observations():
 
     buffer = make_buffer(buffer_size=20, n_envs=n_envs, n_steps=3, action_mask_dim=n_actions)
     for t in range(14):
-        infos = [{"action_mask": mask_of(t, env)} if t != 5 else {} for env in range(n_envs)]
-        add_step(buffer, t, n_envs, dones=np.array([t % 4 == 3, t % 5 == 4], dtype=np.float32), infos=infos)
+        masks = np.stack([mask_of(t, env) for env in range(n_envs)]) if t != 5 else None
+        dones = np.array([t % 4 == 3, t % 5 == 4], dtype=np.float32)
+        add_step(buffer, t, n_envs, dones=dones, next_action_masks=masks)
     np.random.seed(3)
     samples = buffer.sample(200)
     masks = samples.next_action_masks.numpy()
@@ -374,31 +377,14 @@ def test_mask_storage_starts_with_the_first_masks():
     buffer = make_buffer(buffer_size=10, action_mask_dim=3)
     add_step(buffer, 0, 1)  # an env without masks: nothing is stored
     assert buffer.next_action_masks is None and buffer.sample(2).next_action_masks is None
-    add_step(buffer, 1, 1, infos=[{"action_mask": np.array([True, False, True])}])
+    add_step(buffer, 1, 1, next_action_masks=np.array([[True, False, True]]))
     np.testing.assert_array_equal(buffer.next_action_masks[:2, 0], [[True, True, True], [True, False, True]])
-
-
-def test_done_slots_store_the_terminal_action_mask():
-    buffer = make_buffer(buffer_size=4, n_envs=2, action_mask_dim=2)
-    reset_mask, terminal_mask = np.array([True, False]), np.array([False, True])
-    infos = [
-        {
-            "action_mask": reset_mask,
-            "terminal_observation": np.zeros(2),
-            "terminal_action_mask": terminal_mask,
-        },
-        {"action_mask": reset_mask, "terminal_observation": np.zeros(2)},  # no terminal mask: fall back
-    ]
-    add_step(buffer, 0, 2, dones=np.array([1.0, 1.0]), infos=infos)
-    add_step(buffer, 1, 2, infos=infos)  # not done: the terminal keys are not used
-    np.testing.assert_array_equal(buffer.next_action_masks[0], [terminal_mask, reset_mask])
-    np.testing.assert_array_equal(buffer.next_action_masks[1], [reset_mask, reset_mask])
 
 
 def test_pickle_keeps_priorities(tmp_path):
     buffer = make_buffer(buffer_size=16, n_envs=2, n_steps=2, alpha=0.5)
     for t in range(6):
-        add_step(buffer, t, 2, infos=[{}, {"inactive": t == 2}])
+        add_step(buffer, t, 2, active=np.array([True, t != 2]))
     buffer.update_priorities(np.array([0, 3, 6]), np.array([0.1, 4.0, 9.0]))
     path = tmp_path / "buffer.pkl"
     save_to_pkl(path, buffer)

@@ -83,6 +83,7 @@ class JointReplayBuffer(PrioritizedReplayBuffer):
             action_mask_dim=n_agents * int(action_space.n),
         )
         self.n_agents = n_agents
+        self.n_actions = int(action_space.n)
         rows = (self.buffer_size, n_envs)
         self.states = np.zeros((*rows, state_dim), dtype=np.float32)
         self.next_states = np.zeros((*rows, state_dim), dtype=np.float32)
@@ -97,26 +98,40 @@ class JointReplayBuffer(PrioritizedReplayBuffer):
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
+        next_action_masks: np.ndarray | None = None,
+        active: np.ndarray | None = None,
+        *,
         states: np.ndarray,
         next_states: np.ndarray,
-        active: np.ndarray,
-        next_active: np.ndarray,
+        next_active: np.ndarray | None = None,
     ) -> None:
-        """Add one joint transition per copy. Per copy, ``infos`` holds ``action_mask`` (the agents'
-        next masks, flattened) and ``TimeLimit.truncated``; a copy where no agent is ``active`` is
-        stored with priority 0.
+        """Add one joint transition per copy; a copy where no agent is ``active`` is stored with
+        priority 0. Observations are ``(n_envs, n_agents, *obs_shape)``, actions ``(n_envs, n_agents)``,
+        team rewards and dones ``(n_envs,)``; ``infos`` (one per copy) are read for
+        ``TimeLimit.truncated`` only.
 
+        :param next_action_masks: the agents' legal next actions ``(n_envs, n_agents, n_actions)``;
+            ``None``: all legal
+        :param active: which agents acted ``(n_envs, n_agents)``; ``None``: all
         :param states: global states before the step ``(n_envs, state_dim)``
-        :param next_states: global states after it (the terminal state when the copy ended)
-        :param active: which agents acted ``(n_envs, n_agents)``
-        :param next_active: which agents' next Q-values count in the target
+        :param next_states: global states after it (the terminal state where the copy ended)
+        :param next_active: which agents' next Q-values count in the target; ``None``: ``active``
         """
+        active = np.ones((self.n_envs, self.n_agents), bool) if active is None else np.asarray(active, bool)
+        flat_masks = None
+        if next_action_masks is not None:
+            expected = (self.n_envs, self.n_agents, self.n_actions)
+            if np.shape(next_action_masks) != expected:
+                raise ValueError(
+                    f"next_action_masks has shape {np.shape(next_action_masks)}, expected "
+                    f"(n_envs, n_agents, n_actions) = {expected}"
+                )
+            flat_masks = np.reshape(next_action_masks, (self.n_envs, -1))
         self.states[self.pos] = states
         self.next_states[self.pos] = next_states
         self.active[self.pos] = active
-        self.next_active[self.pos] = next_active
-        infos = [{**info, "inactive": not active[c].any()} for c, info in enumerate(infos)]
-        super().add(obs, next_obs, action, reward, done, infos)
+        self.next_active[self.pos] = active if next_active is None else next_active
+        super().add(obs, next_obs, action, reward, done, infos, flat_masks, np.asarray(active.any(axis=1)))
 
     def sample(  # type: ignore[override]
         self, batch_size: int, env: VecNormalize | None = None, beta: float = 0.4
@@ -124,10 +139,9 @@ class JointReplayBuffer(PrioritizedReplayBuffer):
         samples = super().sample(batch_size, env, beta)
         leaves = samples.indices
         masks = samples.next_action_masks
-        assert masks is not None
         return JointReplayBufferSamples(
             *samples[:-1],
-            next_action_masks=masks.reshape(batch_size, self.n_agents, -1),
+            next_action_masks=None if masks is None else masks.reshape(batch_size, self.n_agents, -1),
             states=self._tensor(self._gather(self.states, leaves)),
             next_states=self._tensor(self._gather(self.next_states, leaves)),
             active=self._tensor(self._gather(self.active, leaves).astype(np.float32)),

@@ -40,9 +40,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     Proportional prioritized replay (Schaul et al., 2016) with optional n-step returns.
 
     Transition ``(pos, env)`` is leaf ``pos * n_envs + env`` of a tree of sums and minima holding
-    ``priority ** alpha``. New transitions get the largest priority seen so far. A transition whose
-    ``info["inactive"]`` is true gets priority 0 and is never sampled, nor made sampleable again by
-    ``update_priorities``. With ``alpha=0`` sampling is uniform over the other transitions.
+    ``priority ** alpha``. New transitions get the largest priority seen so far. A transition added as
+    not ``active`` gets priority 0 and is never sampled, nor made sampleable again by
+    ``update_priorities``. With ``alpha=0`` sampling is uniform over the other transitions. Like SB3's
+    buffer it reads only ``info["TimeLimit.truncated"]``; masks and activity come as arrays.
 
     :param buffer_size: Max number of transitions in the buffer (over all envs)
     :param observation_space: Observation space (Box, Discrete, MultiDiscrete or MultiBinary)
@@ -54,11 +55,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     :param alpha: Prioritization exponent (0: uniform, 1: fully proportional)
     :param n_steps: Number of steps of the returns (1: one-step TD targets)
     :param gamma: Discount factor of the n-step returns
-    :param action_mask_dim: When set, store the legal actions of each next observation and return
-        them as ``next_action_masks``: ``info["action_mask"]``, or ``info["terminal_action_mask"]``
-        for a done slot whose info has a ``terminal_observation``; all legal when absent. The storage
-        is made at the first ``add`` whose infos carry an ``action_mask`` (so an env without masks
-        costs nothing; earlier transitions count as all legal)
+    :param action_mask_dim: When set, store the legal actions of each next observation (``add``'s
+        ``next_action_masks``) and return them as ``next_action_masks``. The storage is made at the first
+        ``add`` given masks (so an env without masks costs nothing); transitions added without masks
+        count as all legal
     """
 
     def __init__(
@@ -122,29 +122,48 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
+        next_action_masks: np.ndarray | None = None,
+        active: np.ndarray | None = None,
     ) -> None:
+        """
+        Add one transition per env, as SB3's buffer does, with priority ``max_priority ** alpha``.
+
+        :param obs: Observations ``(n_envs, *obs_shape)``
+        :param next_obs: Next observations (the terminal ones where an episode ended)
+        :param action: Actions
+        :param reward: Rewards ``(n_envs,)``
+        :param done: Dones ``(n_envs,)``
+        :param infos: One dict per env; only ``TimeLimit.truncated`` is read
+        :param next_action_masks: Legal actions at ``next_obs``, bool ``(n_envs, action_mask_dim)``;
+            ``None``: all legal
+        :param active: Which transitions are real, bool ``(n_envs,)``; the others get priority 0 and are
+            never sampled. ``None``: all are
+        """
         leaves = self._env_leaves + self.pos * self.n_envs
-        if (
-            self.next_action_masks is None
-            and self.action_mask_dim is not None
-            and any("action_mask" in info for info in infos)
-        ):
-            shape = (self.buffer_size, self.n_envs, self.action_mask_dim)
-            self.next_action_masks = np.ones(shape, dtype=bool)
-        if self.next_action_masks is not None:
-            masks = self.next_action_masks[self.pos]
-            masks[:] = True
-            for env_idx, info in enumerate(infos):
-                mask = info.get("action_mask")
-                if done[env_idx] and "terminal_observation" in info:
-                    # After an auto-reset "action_mask" is for the reset observation, not next_obs.
-                    mask = info.get("terminal_action_mask", mask)
-                if mask is not None:
-                    masks[env_idx] = mask
-        super().add(obs, next_obs, action, reward, done, infos)
-        # Inactive transitions get 0 explicitly: 0 ** 0 would be 1 with alpha=0.
+        if next_action_masks is not None:
+            masks = np.asarray(next_action_masks, dtype=bool)
+            if self.action_mask_dim is None or masks.shape != (self.n_envs, self.action_mask_dim):
+                raise ValueError(
+                    f"next_action_masks has shape {masks.shape}, expected (n_envs, action_mask_dim) = "
+                    f"({self.n_envs}, {self.action_mask_dim}): make the buffer with "
+                    "action_mask_dim=<number of actions> and pass one row of legal actions per env"
+                )
+            if self.next_action_masks is None:
+                shape = (self.buffer_size, self.n_envs, self.action_mask_dim)
+                self.next_action_masks = np.ones(shape, dtype=bool)
+            self.next_action_masks[self.pos] = masks
+        elif self.next_action_masks is not None:
+            self.next_action_masks[self.pos] = True
         priority = self.max_priority**self.alpha
-        priorities = np.array([0.0 if info.get("inactive", False) else priority for info in infos])
+        if active is None:
+            priorities = np.full(self.n_envs, priority)
+        else:
+            active = np.asarray(active, dtype=bool)
+            if active.shape != (self.n_envs,):
+                raise ValueError(f"active has shape {active.shape}, expected (n_envs,) = ({self.n_envs},)")
+            # Inactive transitions get 0 explicitly: 0 ** 0 would be 1 with alpha=0.
+            priorities = np.where(active, priority, 0.0)
+        super().add(obs, next_obs, action, reward, done, infos)
         self._tree.update(leaves, priorities, checked=True, distinct=True)
 
     def sample(  # type: ignore[override]

@@ -3,8 +3,7 @@ multi-agent VecEnvs (and any SB3 VecEnv with a Discrete action space)."""
 
 from __future__ import annotations
 
-import io
-import pathlib
+import math
 import warnings
 from typing import Any, ClassVar, TypeVar
 
@@ -18,31 +17,28 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.noise import ActionNoise
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import LinearSchedule, polyak_update
+from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
-from sb3_marl.buffers import (
-    JointReplayBuffer,
-    JointReplayBufferSamples,
-    PrioritizedReplayBuffer,
-    PrioritizedReplayBufferSamples,
+from sb3_marl.buffers import JointReplayBuffer, PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
+from sb3_marl.madqn import transitions
+from sb3_marl.madqn.arguments import check_arguments
+from sb3_marl.madqn.losses import current_and_target, non_finite_message, td_target
+from sb3_marl.madqn.policies import (
+    CnnPolicy,
+    MADQNPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    check_action_masks,
+    random_actions,
 )
-from sb3_marl.madqn.mixers import MIXERS
-from sb3_marl.madqn.policies import CnnPolicy, MADQNPolicy, MlpPolicy, MultiInputPolicy, masked_argmax
+from sb3_marl.madqn.saving import SafeSavesMixin
 
 SelfMADQN = TypeVar("SelfMADQN", bound="MADQN")
 
-# Buffer arguments MADQN sets from its own parameters.
-_OWN_BUFFER_KWARGS = {
-    "alpha": "prioritized_replay_alpha",
-    "n_steps": "n_steps",
-    "gamma": "gamma",
-    "action_mask_dim": "the action space",
-}
 
-
-class MADQN(DQN):
+class MADQN(SafeSavesMixin, DQN):
     """
     Multi-agent Deep Q-Network: SB3's DQN with Double Q-learning, prioritized experience replay,
     an optional dueling head and action masks.
@@ -117,6 +113,9 @@ class MADQN(DQN):
         "MultiInputPolicy": MultiInputPolicy,
     }
     policy: MADQNPolicy
+    # Aliases of the policy's mixer and its target (None without a mixer)
+    mixer_net: th.nn.Module | None
+    mixer_net_target: th.nn.Module | None
     replay_buffer: PrioritizedReplayBuffer | None
     action_space: spaces.Discrete
     beta_schedule: Schedule
@@ -159,39 +158,6 @@ class MADQN(DQN):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        if prioritized_replay_alpha < 0:
-            raise ValueError(
-                f"prioritized_replay_alpha must be >= 0 (0: uniform), got {prioritized_replay_alpha}"
-            )
-        if not 0 < prioritized_replay_beta0 <= 1:
-            raise ValueError(f"prioritized_replay_beta0 must be in (0, 1], got {prioritized_replay_beta0}")
-        if prioritized_replay_beta_iters is not None and prioritized_replay_beta_iters <= 0:
-            raise ValueError(
-                f"prioritized_replay_beta_iters must be > 0 or None (None: the whole run), "
-                f"got {prioritized_replay_beta_iters}"
-            )
-        if prioritized_replay_eps <= 0:
-            raise ValueError(
-                f"prioritized_replay_eps must be > 0 (priorities must stay positive), "
-                f"got {prioritized_replay_eps}"
-            )
-        if replay_buffer_class is not None and not (
-            isinstance(replay_buffer_class, type) and issubclass(replay_buffer_class, PrioritizedReplayBuffer)
-        ):
-            raise ValueError(
-                f"MADQN needs a PrioritizedReplayBuffer, got replay_buffer_class={replay_buffer_class}. "
-                "Leave it None, or pass a subclass of sb3_marl.buffers.PrioritizedReplayBuffer "
-                "(prioritized_replay=False gives uniform sampling)."
-            )
-        if mixer not in (None, *MIXERS):
-            raise ValueError(f"Unknown mixer {mixer!r}: use None, " + ", ".join(map(repr, MIXERS)) + ".")
-        if team_reward not in ("sum", "mean"):
-            raise ValueError(f"team_reward must be 'sum' or 'mean', got {team_reward!r}.")
-        if mixer is not None and n_steps > 1:
-            raise ValueError("n_steps > 1 is not supported with a mixer: use n_steps=1.")
-        for key, owner in _OWN_BUFFER_KWARGS.items():
-            if key in (replay_buffer_kwargs or {}):
-                raise ValueError(f"replay_buffer_kwargs must not set {key!r}: MADQN sets it from {owner}.")
         super().__init__(
             policy,
             env,
@@ -233,11 +199,9 @@ class MADQN(DQN):
         self.team_reward = team_reward
         # (n_agents, state_dim, whether the state is the env's own), found once an env is given
         self.mixer_layout: tuple[int, int, bool] | None = None
-        self.mixer_net: th.nn.Module | None = None
-        self.mixer_net_target: th.nn.Module | None = None
         # Whether the env gives action masks, found at each `learn()`
         self._env_has_masks = False
-
+        check_arguments(self)
         if _init_setup_model:
             self._setup_model()
 
@@ -253,12 +217,25 @@ class MADQN(DQN):
     def _setup_model(self) -> None:
         alpha = self.prioritized_replay_alpha if self.prioritized_replay else 0.0
         if self.mixer is not None:
-            n_agents, state_dim = self._find_mixer_layout()
-            self.replay_buffer_class = JointReplayBuffer
-            self.replay_buffer_kwargs = {"n_agents": n_agents, "state_dim": state_dim, "alpha": alpha}
+            if self.env is not None:
+                self.mixer_layout = transitions.find_mixer_layout(
+                    self.env, self.mixer, self.observation_space
+                )
+            assert self.mixer_layout is not None, "a model with a mixer needs an env to be set up"
+            n_agents, state_dim, _ = self.mixer_layout
+            mixer_args = dict(mixer=self.mixer, mixer_kwargs=self.mixer_kwargs, n_agents=n_agents)
+            self.policy_kwargs = {**self.policy_kwargs, **mixer_args, "state_dim": state_dim}
+            self.replay_buffer_class = self.replay_buffer_class or JointReplayBuffer
+            if self.replay_buffer is None:  # one entry per env copy
+                layout: dict[str, Any] = dict(
+                    n_agents=n_agents, state_dim=state_dim, n_envs=self.n_envs // n_agents
+                )
+                kwargs = dict(device=self.device, alpha=alpha, gamma=self.gamma, **self.replay_buffer_kwargs)
+                self.replay_buffer = self.replay_buffer_class(  # type: ignore[call-arg, assignment]
+                    self.buffer_size, self.observation_space, self.action_space, **layout, **kwargs
+                )
         else:
-            if self.replay_buffer_class is None:
-                self.replay_buffer_class = PrioritizedReplayBuffer
+            self.replay_buffer_class = self.replay_buffer_class or PrioritizedReplayBuffer
             self.replay_buffer_kwargs = {
                 **self.replay_buffer_kwargs,
                 "alpha": alpha,
@@ -269,59 +246,15 @@ class MADQN(DQN):
         with warnings.catch_warnings():
             # SB3 warns that `n_steps` is ignored with a custom buffer class; ours takes it (above).
             warnings.filterwarnings("ignore", message=r"`n_steps=\d+` is ignored")
-            if self.mixer is None:
-                super()._setup_model()
-            else:  # the buffer holds one entry per env copy
-                n_slots, self.n_envs = self.n_envs, self.n_envs // n_agents
-                super()._setup_model()
-                self.n_envs = n_slots
-                self._setup_mixer(n_agents, state_dim)
+            super()._setup_model()
 
-    def _find_mixer_layout(self) -> tuple[int, int]:
-        """The number of agents and the global state size, from the env (or as saved with the model)."""
-        if self.env is not None:
-            n_agents = getattr(self.env, "num_agents", None)
-            if not isinstance(n_agents, int) or not hasattr(self.env, "get_state"):
-                raise ValueError(
-                    f"mixer={self.mixer!r} needs a multi-agent VecEnv from sb3_marl.make_vec_env, got "
-                    f"{type(self.env).__name__}. Without a mixer MADQN learns on any VecEnv."
-                )
-            state_space = self.env.state_space  # type: ignore[attr-defined]
-            if state_space is not None:
-                self.mixer_layout = (n_agents, int(np.prod(state_space.shape)), True)
-            elif self.mixer == "qmix" and len(self.observation_space.shape or ()) != 1:
-                raise ValueError(
-                    "QMIX needs a global state: this env has no state() and its observations are not flat "
-                    "vectors to concatenate instead. Use mixer='vdn', or an env with a state()."
-                )
-            else:
-                obs_dim = int(np.prod(self.observation_space.shape))  # type: ignore[arg-type]
-                self.mixer_layout = (n_agents, n_agents * obs_dim, False)
-                warnings.warn(
-                    f"The env has no global state: the {self.mixer} mixer is conditioned on the "
-                    "concatenation of the agents' observations instead."
-                )
-        assert self.mixer_layout is not None, "a model with a mixer needs an env to be set up"
-        return self.mixer_layout[:2]
+    def _create_aliases(self) -> None:
+        super()._create_aliases()
+        self.mixer_net = self.policy.mixer
+        self.mixer_net_target = self.policy.mixer_target
 
-    def _setup_mixer(self, n_agents: int, state_dim: int) -> None:
-        """The mixer and its target, trained by the policy's optimizer."""
-        assert self.mixer is not None
-        self.mixer_net = MIXERS[self.mixer](n_agents, state_dim, **self.mixer_kwargs).to(self.device)
-        self.mixer_net_target = MIXERS[self.mixer](n_agents, state_dim, **self.mixer_kwargs).to(self.device)
-        self.mixer_net_target.load_state_dict(self.mixer_net.state_dict())
-        self.mixer_net_target.train(False)
-        self.policy.optimizer = self.policy.optimizer_class(  # type: ignore[call-arg]
-            [*self.policy.parameters(), *self.mixer_net.parameters()],
-            lr=self.lr_schedule(1),
-            **self.policy.optimizer_kwargs,
-        )
-
-    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
-        state_dicts, variables = super()._get_torch_save_params()
-        if self.mixer is not None:
-            state_dicts = [*state_dicts, "mixer_net", "mixer_net_target"]
-        return state_dicts, variables
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "mixer_net", "mixer_net_target"]
 
     def _setup_learn(
         self,
@@ -343,40 +276,27 @@ class MADQN(DQN):
         if self.mixer is not None:
             if self._vec_normalize_env is not None:
                 raise ValueError("VecNormalize is not supported with a mixer.")
-            self._last_states = self._global_states(self._last_obs)  # type: ignore[arg-type]
+            assert self.mixer_layout is not None
+            self._last_states = transitions.global_states(self.env, self.mixer_layout, self._last_obs)  # type: ignore[arg-type]
         return total_timesteps, callback
 
     def _on_step(self) -> None:
-        super()._on_step()
+        """DQN's ``_on_step``, with the target update done by the policy (Q-network and mixer at once)
+        and beta annealed like epsilon."""
+        self._n_calls += 1
+        # Each call to step() is n_envs transitions
+        if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
+            self.policy.update_target(self.tau)
+        self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+        self.logger.record("rollout/exploration_rate", self.exploration_rate)
         self.beta = self.beta_schedule(self._current_progress_remaining)
-        if (
-            self.mixer_net is not None
-            and self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0
-        ):
-            assert self.mixer_net_target is not None
-            polyak_update(self.mixer_net.parameters(), self.mixer_net_target.parameters(), self.tau)
 
     def _compute_target(self, samples: PrioritizedReplayBufferSamples) -> th.Tensor:
-        """The (n-step) TD target ``r + (1 - done) * gamma^k * Q_target(s', a*)``, where the greedy
-        next action ``a*`` over the legal next actions comes from the online network with
-        ``double_q`` and from the target network otherwise.
+        """The TD targets of a batch, ``(batch, 1)`` (see :func:`~sb3_marl.madqn.losses.td_target`).
 
         :param samples: a batch from the replay buffer
-        :return: the targets, shape ``(batch, 1)``
         """
-        with th.no_grad():
-            next_q_values = self.q_net_target(samples.next_observations)
-            greedy_q_values = self.q_net(samples.next_observations) if self.double_q else next_q_values
-            next_actions = masked_argmax(greedy_q_values, samples.next_action_masks)
-            next_q = next_q_values.gather(1, next_actions.reshape(-1, 1))
-            return samples.rewards + (1 - samples.dones) * samples.discounts * next_q
-
-    def _global_states(self, slot_obs: np.ndarray) -> np.ndarray:
-        """Each copy's global state: the env's ``state()``, or the agents' observations concatenated."""
-        assert self.env is not None and self.mixer_layout is not None
-        if self.mixer_layout[2]:
-            return self.env.get_state().reshape(self.n_envs // self.mixer_layout[0], -1)  # type: ignore[attr-defined]
-        return slot_obs.reshape(self.n_envs // self.mixer_layout[0], -1)
+        return td_target(self.policy, samples, self.double_q)
 
     def _store_transition(
         self,
@@ -387,89 +307,42 @@ class MADQN(DQN):
         dones: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
-        """With a mixer, store one joint transition per env copy; otherwise as DQN does."""
-        if self.mixer is None:
-            return super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
-        assert isinstance(replay_buffer, JointReplayBuffer) and isinstance(new_obs, np.ndarray)
-        n_agents = replay_buffer.n_agents
-        n_copies = self.n_envs // n_agents
-        next_obs = new_obs.copy()
-        next_masks = np.stack([info["action_mask"] for info in infos])
-        for i in np.flatnonzero(dones):
-            next_obs[i] = infos[i]["terminal_observation"]
-            next_masks[i] = infos[i].get("terminal_action_mask", next_masks[i])
-        active = np.array([not info.get("inactive", False) for info in infos])
-        truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos])
-        next_active = active & (~dones | truncated)  # still in the episode, or cut by a time limit
-        new_states = self._global_states(new_obs)
-        next_states = new_states.copy()
-        team_infos, team_rewards, team_dones = [], np.zeros(n_copies, np.float32), np.zeros(n_copies, bool)
-        for c in range(n_copies):
-            slots = slice(c * n_agents, (c + 1) * n_agents)
-            first = infos[c * n_agents]
-            if "team_reward" in first:
-                team_rewards[c] = first["team_reward"]
-            else:
-                team_rewards[c] = reward[slots].sum() if self.team_reward == "sum" else reward[slots].mean()
-            team_dones[c] = first.get("copy_done", False)
-            if team_dones[c]:  # the copy has reset: its next state is the one it ended in
-                ended = first["terminal_state"] if "terminal_state" in first else next_obs[slots]
-                next_states[c] = np.reshape(ended, -1)
-            team_infos.append(
-                {
-                    "action_mask": next_masks[slots].reshape(-1),
-                    "TimeLimit.truncated": bool(truncated[slots].any()),
-                }
-            )
+        """Store the step as SB3 does (the observations before normalization, the terminal observation as
+        the next one), with the next observations' masks and which transitions are real, read from the
+        infos by :func:`~sb3_marl.madqn.transitions.read_step`; with a mixer, one joint transition per
+        env copy (:func:`~sb3_marl.madqn.transitions.joint_transition`)."""
+        assert isinstance(replay_buffer, PrioritizedReplayBuffer) and isinstance(new_obs, np.ndarray)
+        if isinstance(replay_buffer, JointReplayBuffer):
+            assert self.env is not None and self.mixer_layout is not None
+            new_states = transitions.global_states(self.env, self.mixer_layout, new_obs)
+            args = (buffer_action, reward, new_obs, dones, infos, self._last_states, new_states)
+            n_agents = replay_buffer.n_agents
+            joint = transitions.joint_transition(self._last_obs, *args, n_agents, self.team_reward)  # type: ignore[arg-type]
+            transitions.add_joint(replay_buffer, joint)
+            self._last_obs, self._last_states = new_obs, new_states
+            return
+        normalize = self._vec_normalize_env
+        if normalize is not None:
+            new_obs_, reward_ = normalize.get_original_obs(), normalize.get_original_reward()
+        else:
+            self._last_original_obs, new_obs_, reward_ = self._last_obs, new_obs, reward
+        step = transitions.read_step(new_obs_, dones, infos)  # type: ignore[arg-type]
+        next_obs = step.next_obs
+        if normalize is not None and step.ended.any():  # VecNormalize normalizes the terminal observation
+            next_obs[step.ended] = normalize.unnormalize_obs(next_obs[step.ended])
         replay_buffer.add(
-            self._last_obs.reshape(n_copies, n_agents, *new_obs.shape[1:]),  # type: ignore[union-attr]
-            next_obs.reshape(n_copies, n_agents, *new_obs.shape[1:]),
-            buffer_action.reshape(n_copies, n_agents),
-            team_rewards,
-            team_dones,
-            team_infos,
-            states=self._last_states,
-            next_states=next_states,
-            active=active.reshape(n_copies, n_agents),
-            next_active=next_active.reshape(n_copies, n_agents),
+            self._last_original_obs,  # type: ignore[arg-type]
+            next_obs,
+            buffer_action,
+            reward_,
+            dones,
+            infos,
+            step.next_action_masks,
+            step.active,
         )
         self._last_obs = new_obs
-        self._last_states = new_states
-
-    def _current_and_target(self, samples: Any) -> tuple[th.Tensor, th.Tensor]:
-        """The Q-values of the taken actions and their targets, ``(batch, 1)`` each: per slot, or,
-        with a mixer, the team Q of each joint transition."""
-        if self.mixer_net is None:
-            current = self.q_net(samples.observations).gather(1, samples.actions.long())
-            return current, self._compute_target(samples)
-        return self._mixed_q(samples), self._compute_mixed_target(samples)
-
-    def _agent_qs(self, observations: th.Tensor) -> th.Tensor:
-        """Every agent's Q-values from joint observations: ``(batch, n_agents, n_actions)``."""
-        batch, n_agents = observations.shape[:2]
-        return self.q_net(observations.flatten(0, 1)).view(batch, n_agents, -1)
-
-    def _mixed_q(self, samples: JointReplayBufferSamples) -> th.Tensor:
-        """The team Q of the joint actions taken; agents that did not act add nothing."""
-        assert self.mixer_net is not None
-        agent_qs = (
-            self._agent_qs(samples.observations).gather(2, samples.actions.long().unsqueeze(2)).squeeze(2)
-        )
-        return self.mixer_net(agent_qs * samples.active, samples.states)
-
-    def _compute_mixed_target(self, samples: JointReplayBufferSamples) -> th.Tensor:
-        """The team TD target ``r + (1 - done) * gamma * Q_tot_target(s', a*)``: the agents' greedy legal
-        next actions (from the online network with ``double_q``), valued by the target network, mixed
-        by the target mixer on the next state; agents not bootstrapped from the next step add nothing."""
-        assert self.mixer_net_target is not None
-        with th.no_grad():
-            next_qs = self._agent_qs(samples.next_observations)
-            target_qs = self.q_net_target(samples.next_observations.flatten(0, 1)).view_as(next_qs)
-            greedy_qs = next_qs if self.double_q else target_qs
-            next_actions = masked_argmax(greedy_qs, samples.next_action_masks)
-            next_q = target_qs.gather(2, next_actions.unsqueeze(2)).squeeze(2) * samples.next_active
-            mixed = self.mixer_net_target(next_q, samples.next_states)
-            return samples.rewards + (1 - samples.dones) * samples.discounts * mixed
+        if normalize is not None:
+            self._last_original_obs = new_obs_
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """
@@ -486,15 +359,18 @@ class MADQN(DQN):
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
 
-        params = [p for group in self.policy.optimizer.param_groups for p in group["params"]]
+        params = self.policy.trained_parameters()
         eps = self.prioritized_replay_eps
         losses, td_means, td_maxes, weight_means, q_means = [], [], [], [], []
         for _ in range(gradient_steps):
             samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env, beta=self.beta)
-            current_q_values, target_q_values = self._current_and_target(samples)
+            current_q_values, target_q_values = current_and_target(self.policy, samples, self.double_q)
             # Importance-sampling weights correct the bias of prioritized sampling, per sample
             is_weights = samples.weights.reshape(-1, 1)
             loss = (is_weights * F.smooth_l1_loss(current_q_values, target_q_values, reduction="none")).mean()
+            losses.append(loss.item())
+            if not math.isfinite(losses[-1]):  # raised before the step: networks and priorities stay
+                raise FloatingPointError(non_finite_message(self.policy, samples, self._n_updates + 1))
 
             self.policy.optimizer.zero_grad()
             loss.backward()
@@ -504,7 +380,6 @@ class MADQN(DQN):
             td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().ravel()
             self.replay_buffer.update_priorities(samples.indices, td_error + eps)
 
-            losses.append(loss.item())
             if self.mixer is not None:
                 q_means.append(current_q_values.mean().item())
             td_means.append(td_error.mean())
@@ -523,14 +398,6 @@ class MADQN(DQN):
         self.logger.record("train/is_weight_mean", float(np.mean(weight_means)))
         if self.mixer is not None:  # the loss is then the mixer's, on the team Q
             self.logger.record("train/team_q_mean", float(np.mean(q_means)))
-
-    def _random_actions(self, shape: tuple[int, ...], action_masks: np.ndarray | None) -> np.ndarray:
-        """Uniformly random actions, among the legal ones when masks are given."""
-        n_actions = int(self.action_space.n)
-        scores = np.random.rand(*shape, n_actions)
-        if action_masks is not None:
-            scores = np.where(np.reshape(action_masks, (*shape, n_actions)), scores, -1.0)
-        return scores.argmax(axis=-1)
 
     def predict(
         self,
@@ -554,7 +421,9 @@ class MADQN(DQN):
         if not deterministic and self.exploration_rate > 0:
             explore = np.random.rand(*actions.shape) < self.exploration_rate
             if explore.any():
-                actions = np.where(explore, self._random_actions(actions.shape, action_masks), actions)
+                actions = np.where(
+                    explore, random_actions(actions.shape, int(self.action_space.n), action_masks), actions
+                )
         return actions, state
 
     def _sample_action(
@@ -566,9 +435,14 @@ class MADQN(DQN):
         masks = None
         if self._env_has_masks:
             assert self.env is not None
-            masks = get_action_masks(self.env)
+            masks = check_action_masks(
+                get_action_masks(self.env),
+                int(self.action_space.n),
+                n_envs,
+                source="the env's action_masks()",
+            )
         if self.num_timesteps < learning_starts:
-            actions = self._random_actions((n_envs,), masks)
+            actions = random_actions((n_envs,), int(self.action_space.n), masks)
         else:
             assert self._last_obs is not None, "self._last_obs was not set"
             actions, _ = self.predict(self._last_obs, deterministic=False, action_masks=masks)
@@ -591,14 +465,3 @@ class MADQN(DQN):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
-
-    def load_replay_buffer(
-        self,
-        path: str | pathlib.Path | io.BufferedIOBase,
-        truncate_last_traj: bool = True,
-    ) -> None:
-        super().load_replay_buffer(path, truncate_last_traj)
-        if not isinstance(self.replay_buffer, PrioritizedReplayBuffer):
-            raise TypeError(
-                f"MADQN needs a PrioritizedReplayBuffer, {path} holds {type(self.replay_buffer)}."
-            )

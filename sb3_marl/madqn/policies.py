@@ -15,9 +15,12 @@ from stable_baselines3.common.torch_layers import (
     create_mlp,
 )
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
 from stable_baselines3.dqn.policies import DQNPolicy
 from stable_baselines3.dqn.policies import QNetwork as DQNQNetwork
 from torch import nn
+
+from sb3_marl.madqn.mixers import MIXERS
 
 
 def masked_argmax(q_values: th.Tensor, action_masks: th.Tensor | None = None) -> th.Tensor:
@@ -30,6 +33,71 @@ def masked_argmax(q_values: th.Tensor, action_masks: th.Tensor | None = None) ->
     if action_masks is not None:
         q_values = q_values.masked_fill(~action_masks, -th.inf)
     return q_values.argmax(dim=-1)
+
+
+def check_finite_observation(observation: np.ndarray | dict[str, np.ndarray]) -> None:
+    """Refuse an observation holding NaN or inf (a network would turn it into an arbitrary action).
+
+    :param observation: an observation or a batch, or a dict of them
+    """
+    items = observation.items() if isinstance(observation, dict) else [("", observation)]
+    for key, value in items:
+        array = np.asarray(value)
+        if array.dtype.kind in "fc" and not np.isfinite(array).all():
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+            name = f"observation[{key!r}]" if key else "observation"
+            raise ValueError(
+                f"The {name} holds a non-finite value ({array[where]} at index {where}): a Q-network cannot "
+                "act on NaN or inf. Clip or mend the observations (in the env or an observation wrapper)."
+            )
+
+
+def check_action_masks(
+    action_masks: np.ndarray,
+    n_actions: int,
+    n_obs: int,
+    vectorized: bool = True,
+    source: str = "action_masks",
+) -> np.ndarray:
+    """The masks as a bool array ``(n_obs, n_actions)``, or a clear error for a wrong shape or a row that
+    allows no action.
+
+    :param action_masks: True where an action is legal, one row per observation (a single row for a
+        single observation)
+    :param n_actions: size of the Discrete action space
+    :param n_obs: number of observations
+    :param vectorized: whether the observations are a batch (else one observation, one row)
+    :param source: what the masks are, for the messages
+    :return: the masks, ``(n_obs, n_actions)``
+    """
+    masks = np.asarray(action_masks, dtype=bool)
+    expected = (n_obs, n_actions) if vectorized else (n_actions,)
+    if masks.shape != expected and (vectorized or masks.shape != (1, n_actions)):
+        raise ValueError(
+            f"{source} has shape {masks.shape}, expected {expected}: one row of {n_actions} legal-action "
+            "flags (True where legal) per observation."
+        )
+    masks = masks.reshape(n_obs, n_actions)
+    empty = np.flatnonzero(~masks.any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"{source} row {int(empty[0])} allows no action (all False): every observation needs at least "
+            "one legal action. For an agent that cannot act, allow a no-op (e.g. action 0 only)."
+        )
+    return masks
+
+
+def random_actions(shape: tuple[int, ...], n_actions: int, action_masks: np.ndarray | None) -> np.ndarray:
+    """Uniformly random actions, among the legal ones when masks are given.
+
+    :param shape: the shape of the actions
+    :param n_actions: size of the Discrete action space
+    :param action_masks: bool, ``(*shape, n_actions)`` (or any shape of that size); ``None``: all legal
+    """
+    scores = np.random.rand(*shape, n_actions)
+    if action_masks is not None:
+        scores = np.where(np.reshape(action_masks, (*shape, n_actions)), scores, -1.0)
+    return scores.argmax(axis=-1)
 
 
 class DuelingHead(nn.Module):
@@ -117,10 +185,17 @@ class MADQNPolicy(DQNPolicy):
         update in one kernel instead of about ten small ops per parameter tensor, which on small
         networks costs more than the math
     :param dueling: whether the Q-networks have a dueling head (Wang et al. 2016)
+    :param mixer: value decomposition: ``None``, ``"vdn"`` or ``"qmix"`` (see :data:`MIXERS`); the mixer
+        and its target are built, saved, trained by the optimizer and target-updated with the Q-networks
+    :param mixer_kwargs: keyword arguments of the mixer (QMIX: ``embed_dim``, ``hypernet_dim``)
+    :param n_agents: agents the mixer mixes (with a mixer)
+    :param state_dim: size of the global state the mixer reads (with a mixer)
     """
 
     q_net: QNetwork
     q_net_target: QNetwork
+    mixer: nn.Module | None
+    mixer_target: nn.Module | None
     action_space: spaces.Discrete
 
     def __init__(
@@ -136,8 +211,17 @@ class MADQNPolicy(DQNPolicy):
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         dueling: bool = False,
+        mixer: str | None = None,
+        mixer_kwargs: dict[str, Any] | None = None,
+        n_agents: int = 1,
+        state_dim: int = 0,
     ) -> None:
-        self.dueling = dueling  # read by make_q_net(), which DQNPolicy.__init__ calls
+        if mixer not in (None, *MIXERS):
+            raise ValueError(f"Unknown mixer {mixer!r}: use None, " + ", ".join(map(repr, MIXERS)) + ".")
+        # Read by _build(), which DQNPolicy.__init__ calls
+        self.dueling = dueling
+        self.mixer_name, self.mixer_kwargs = mixer, dict(mixer_kwargs or {})
+        self.n_agents, self.state_dim = n_agents, state_dim
         optimizer_kwargs = dict(optimizer_kwargs or {})
         chosen = {"fused", "foreach", "differentiable"} & optimizer_kwargs.keys()
         if optimizer_class in (th.optim.Adam, th.optim.AdamW) and not chosen:
@@ -155,6 +239,45 @@ class MADQNPolicy(DQNPolicy):
             optimizer_kwargs,
         )
 
+    def _build(self, lr_schedule: Schedule) -> None:
+        """DQN's Q-network, target and optimizer; with a mixer, the mixer and its target too, the
+        mixer's parameters a second group of the same optimizer."""
+        self.mixer = self.mixer_target = None
+        super()._build(lr_schedule)
+        if self.mixer_name is None:
+            return
+        mixer_class = MIXERS[self.mixer_name]
+        self.mixer = mixer_class(self.n_agents, self.state_dim, **self.mixer_kwargs)
+        self.mixer_target = mixer_class(self.n_agents, self.state_dim, **self.mixer_kwargs)
+        self.mixer_target.load_state_dict(self.mixer.state_dict())
+        self.mixer_target.train(False)
+        if any(True for _ in self.mixer.parameters()):
+            self.optimizer.add_param_group({"params": list(self.mixer.parameters())})
+
+    def _online_and_target(self) -> tuple[list[nn.Module], list[nn.Module]]:
+        if self.mixer is None:
+            return [self.q_net], [self.q_net_target]
+        assert self.mixer_target is not None
+        return [self.q_net, self.mixer], [self.q_net_target, self.mixer_target]
+
+    def trained_parameters(self) -> list[nn.Parameter]:
+        """The parameters the optimizer trains: the Q-network's, then the mixer's."""
+        return [p for module in self._online_and_target()[0] for p in module.parameters()]
+
+    def update_target(self, tau: float) -> None:
+        """Move the target networks (Q-network and mixer) towards the online ones, in one Polyak
+        update; batch-norm statistics are copied (SB3 GH issue #996).
+
+        :param tau: the soft update coefficient, 1 for a hard copy
+        """
+        online, target = self._online_and_target()
+        polyak_update(self.trained_parameters(), [p for m in target for p in m.parameters()], tau)
+        polyak_update(
+            [stat for m in online for stat in get_parameters_by_name(m, ["running_"])],
+            [stat for m in target for stat in get_parameters_by_name(m, ["running_"])],
+            1.0,
+        )
+
     def set_training_mode(self, mode: bool) -> None:
         """Put the Q-network in training or evaluation mode, as SB3's policy does.
 
@@ -164,11 +287,12 @@ class MADQNPolicy(DQNPolicy):
         """
         if mode == self.training and mode == self.q_net.training:
             return
-        for module in self.q_net.modules():
-            if type(module).train is nn.Module.train:
-                object.__setattr__(module, "training", mode)  # all Module.train does for one module
-            else:
-                module.train(mode)
+        for network in self._online_and_target()[0]:
+            for module in network.modules():
+                if type(module).train is nn.Module.train:
+                    object.__setattr__(module, "training", mode)  # all Module.train does for one module
+                else:
+                    module.train(mode)
         self.training = mode
 
     def make_q_net(self) -> QNetwork:
@@ -188,7 +312,8 @@ class MADQNPolicy(DQNPolicy):
         deterministic: bool = False,
         action_masks: np.ndarray | None = None,
     ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        """Greedy actions, over the legal actions only when masks are given.
+        """Greedy actions, over the legal actions only when masks are given. Non-finite observations, masks
+        of the wrong shape and mask rows that allow no action are refused with a ``ValueError``.
 
         :param observation: the observation (a single one or a batch)
         :param state: unused (no recurrent state), returned as it is
@@ -197,18 +322,27 @@ class MADQNPolicy(DQNPolicy):
         :param action_masks: bool array ``(n_actions,)`` or ``(batch, n_actions)``, True where legal
         :return: the actions and ``state``
         """
+        check_finite_observation(observation)
         if action_masks is None:
             return super().predict(observation, state, episode_start, deterministic)
         self.set_training_mode(False)
         obs_tensor, vectorized_env = self.obs_to_tensor(observation)
-        masks = th.as_tensor(np.asarray(action_masks, dtype=bool), device=self.device)
-        masks = masks.reshape(-1, int(self.action_space.n))
+        first = next(iter(obs_tensor.values())) if isinstance(obs_tensor, dict) else obs_tensor
+        checked = check_action_masks(action_masks, int(self.action_space.n), len(first), vectorized_env)
+        masks = th.as_tensor(checked, device=self.device)
         with th.no_grad():
             actions = self._predict(obs_tensor, action_masks=masks).cpu().numpy()
         return (actions if vectorized_env else actions.squeeze(axis=0)), state
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "dueling": self.dueling}
+        return {
+            **super()._get_constructor_parameters(),
+            "dueling": self.dueling,
+            "mixer": self.mixer_name,
+            "mixer_kwargs": self.mixer_kwargs,
+            "n_agents": self.n_agents,
+            "state_dim": self.state_dim,
+        }
 
 
 MlpPolicy = MADQNPolicy
@@ -230,6 +364,10 @@ class CnnPolicy(MADQNPolicy):
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         dueling: bool = False,
+        mixer: str | None = None,
+        mixer_kwargs: dict[str, Any] | None = None,
+        n_agents: int = 1,
+        state_dim: int = 0,
     ) -> None:
         super().__init__(
             observation_space,
@@ -243,6 +381,10 @@ class CnnPolicy(MADQNPolicy):
             optimizer_class,
             optimizer_kwargs,
             dueling,
+            mixer,
+            mixer_kwargs,
+            n_agents,
+            state_dim,
         )
 
 
@@ -262,6 +404,10 @@ class MultiInputPolicy(MADQNPolicy):
         optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         dueling: bool = False,
+        mixer: str | None = None,
+        mixer_kwargs: dict[str, Any] | None = None,
+        n_agents: int = 1,
+        state_dim: int = 0,
     ) -> None:
         super().__init__(
             observation_space,
@@ -275,4 +421,8 @@ class MultiInputPolicy(MADQNPolicy):
             optimizer_class,
             optimizer_kwargs,
             dueling,
+            mixer,
+            mixer_kwargs,
+            n_agents,
+            state_dim,
         )
