@@ -280,7 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--eval-episodes", type=POSITIVE, default=10, help="episodes of each evaluation and of the final one"
     )
-    train.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2), help="SB3 verbosity")
+    train.add_argument(
+        "--verbose",
+        type=int,
+        default=1,
+        choices=(0, 1, 2),
+        help="0: quiet; 1: a row of the team return, each agent's return, exploration and loss every few "
+        "seconds; 2: SB3's own output and logger tables instead (their ep_rew_mean is one agent's return)",
+    )
     _add_progress_bar_argument(train)
     train.set_defaults(func=_train)
 

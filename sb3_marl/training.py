@@ -56,8 +56,10 @@ class TrainConfig:
     :param save_freq: with W&B, a checkpoint every this many timesteps (0: at the end only)
     :param eval_freq: evaluate every this many timesteps and keep ``best_model.zip`` (0: never)
     :param eval_episodes: episodes of each evaluation and of the final one
-    :param verbose: SB3 verbosity
-    :param progress_bar: show a progress bar
+    :param verbose: 0: quiet; 1: a row of team and agent returns, exploration and loss every few seconds
+        (``sb3_marl.terminal``); 2: SB3's own output and logger tables instead (their ``ep_rew_mean`` is
+        one agent's return)
+    :param progress_bar: show a progress bar (on stderr)
     """
 
     algo: str
@@ -253,8 +255,13 @@ def train(config: TrainConfig) -> TrainResult:
     run = None
     try:
         policy = plan.policy or _auto_policy(env.observation_space)
-        model = plan.spec.load()(policy, env, seed=config.seed, verbose=config.verbose, **plan.algo_kwargs)
+        sb3_verbose = 2 if config.verbose >= 2 else 0
+        model = plan.spec.load()(policy, env, seed=config.seed, verbose=sb3_verbose, **plan.algo_kwargs)
         callbacks: list[Any] = []
+        if config.verbose == 1:
+            from sb3_marl.terminal import TerminalLogCallback
+
+            callbacks.append(TerminalLogCallback(progress_bar=config.progress_bar))
         if config.wandb_project:
             from sb3_marl.integrations.wandb import MultiAgentWandbCallback, init_wandb
 
@@ -279,10 +286,12 @@ def train(config: TrainConfig) -> TrainResult:
                     env_kwargs=plan.env_kwargs,
                     wrapper_class=plan.wrapper,
                     best_model_save_path=plan.output,
-                    verbose=config.verbose,
+                    verbose=min(config.verbose, 1),
                 )
             )
-        model.learn(plan.timesteps, callback=callbacks, progress_bar=config.progress_bar)
+        # the terminal callback draws its own bar
+        sb3_bar = config.progress_bar and config.verbose != 1
+        model.learn(plan.timesteps, callback=callbacks, progress_bar=sb3_bar)
         model_path, config_path = save_run(model, saved, plan.output)
         result = evaluate_policy(
             model,

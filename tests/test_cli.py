@@ -255,3 +255,21 @@ def test_parse_config_from_dataclass_fields(capsys):
         parse_config(ExampleConfig, ["--help"])
     out = capsys.readouterr().out
     assert "training timesteps (default: 1000)" in out and "use a dueling head" in out
+
+
+def test_train_prints_a_short_log_off_a_terminal(tmp_path):
+    """Off a terminal, `sb3-marl train` prints a few rows of team and agent returns, not SB3's logger
+    tables (which would print hundreds of lines for this budget), and ends with the team return."""
+    command = [sys.executable, "-m", "sb3_marl", "train", "--env", SPREAD, "--algo", "madqn"]
+    command += ["--timesteps", "4500", "--eval-episodes", "2", "--output", str(tmp_path / "run")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=300
+    )
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert lines[-1].startswith("Team return: madqn") and "| random policy" in lines[-1]
+    assert len(lines) <= 40, done.stdout
+    assert lines[0].startswith("Team return: summed over agents")
+    assert "team return" in lines[1] and "agent_0" in lines[1] and "exploration" in lines[1]
+    assert not any("ep_rew_mean" in line or "\r" in line for line in lines)
