@@ -27,8 +27,8 @@ class TerminalLogCallback(BaseCallback):
     A row holds the timesteps, the team (copy) episodes so far, the team return (summed over agents)
     and each agent's return, both the mean of the last ``stats_window_size`` team episodes, the
     exploration rate (for models that have one), the last training loss (``train/loss`` in the SB3
-    logger) and the time since training started. Timed rows also wait for ``1 / max_lines`` of the
-    training's timesteps, so that a long run prints about ``max_lines`` rows.
+    logger) and the time since training started (minutes:seconds). Timed rows also wait for
+    ``1 / max_lines`` of the training's timesteps, so that a long run prints about ``max_lines`` rows.
 
     Train with ``verbose=0`` beside it: SB3's own logger tables count every agent slot's episode and
     show one agent's return.
@@ -95,7 +95,6 @@ class TerminalLogCallback(BaseCallback):
         show_bar = bar_stream.isatty() if self.progress_bar is None else self.progress_bar
         total = self.locals["total_timesteps"] - self.model.num_timesteps
         self._total = max(int(total), 1)
-        self._start_timesteps = self.model.num_timesteps
         self._start_time = self._last_time = time.monotonic()
         self._last_timesteps = self.model.num_timesteps
         self._last_episodes = self.team_episodes
@@ -104,7 +103,12 @@ class TerminalLogCallback(BaseCallback):
         self._write(self._header)
         if show_bar:
             self._bar = tqdm(
-                self._total, desc="training", unit="step", file=bar_stream, dynamic_ncols=True, leave=False
+                total=self._total,
+                desc="training",
+                unit="step",
+                file=bar_stream,
+                dynamic_ncols=True,
+                leave=False,
             )
 
     def _on_step(self) -> bool:
@@ -114,9 +118,7 @@ class TerminalLogCallback(BaseCallback):
                 self.team_episodes += 1
                 self.team_returns.append(float(info["team_episode"]["r"]))
                 self.agent_returns.append(info["team_episode"]["agent_returns"])
-        loss = self.model.logger.name_to_value.get("train/loss")
-        if loss is not None:
-            self.loss = float(loss)
+        self._read_loss()
         if self._bar is not None:
             self._bar.update(self.training_env.num_envs)
         if self._row_due():
@@ -129,7 +131,14 @@ class TerminalLogCallback(BaseCallback):
         now, steps = time.monotonic(), self.model.num_timesteps - self._last_timesteps
         return now - self._last_time >= self.interval_s and steps * self.max_lines >= self._total
 
+    def _read_loss(self) -> None:
+        """Keep the last loss: the logger forgets it at its next dump."""
+        loss = self.model.logger.name_to_value.get("train/loss")
+        if loss is not None:
+            self.loss = float(loss)
+
     def _on_training_end(self) -> None:
+        self._read_loss()
         if self.model.num_timesteps > self._last_timesteps:
             self._row()
         if self._bar is not None:
@@ -148,7 +157,8 @@ class TerminalLogCallback(BaseCallback):
         cells += [_number(r, ".1f") for r in agents]
         if self._has_exploration:
             cells.append(_number(float(self.model.exploration_rate), ".3f"))  # type: ignore[attr-defined]
-        cells += [_number(self.loss, ".4g"), f"{self._last_time - self._start_time:.0f}s"]
+        minutes, seconds = divmod(int(self._last_time - self._start_time), 60)
+        cells += [_number(self.loss, ".4g"), f"{minutes}:{seconds:02d}"]
         self._write("".join(c.rjust(w) for c, w in zip(cells, self._widths, strict=True)))
 
     def _write(self, line: str) -> None:
