@@ -4,10 +4,12 @@ logger output, the offline default, and training that goes on when W&B fails."""
 from __future__ import annotations
 
 import glob
+import hashlib
 import importlib.util
 import json
 import os
 import struct
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -285,3 +287,122 @@ def test_videos_need_a_video_writer():
         pytest.skip("imageio[ffmpeg] is installed")
     with pytest.raises(ImportError, match=r"imageio\[ffmpeg\]"):
         MultiAgentWandbCallback(video_env=SPREAD)
+
+
+def test_blank_wandb_mode_counts_as_unset(tmp_path, monkeypatch):
+    wandb.teardown()  # wandb reads the environment when it first sets up in a process
+    monkeypatch.setenv("WANDB_MODE", " ")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run = init_wandb("p", dir=str(tmp_path))
+    assert run.settings.mode == "offline" and not run.disabled
+    assert os.environ["WANDB_MODE"] == " "  # the user's environment is left as it was
+    run.finish()
+
+
+def test_unknown_mode_is_refused(tmp_path, monkeypatch):
+    with pytest.raises(
+        ValueError, match=r"Unknown W&B mode 'ofline' \(from mode\): use one of offline, online"
+    ):
+        init_wandb("p", mode="ofline", dir=str(tmp_path))
+    monkeypatch.setenv("WANDB_MODE", "onlin")
+    with pytest.raises(ValueError, match=r"Unknown W&B mode 'onlin' \(from WANDB_MODE\)"):
+        init_wandb("p", dir=str(tmp_path))
+
+
+def test_wandb_that_cannot_start_gives_a_disabled_run(tmp_path, monkeypatch):
+    """The README's snippet runs to its end: learn() and run.finish() on the run init_wandb returned."""
+    real_init = wandb.init
+
+    def init(*args: Any, mode: str = "online", **kwargs: Any) -> Any:
+        if mode != "disabled":
+            raise wandb.errors.UsageError("cannot write the run's folder")
+        return real_init(*args, mode=mode, **kwargs)
+
+    monkeypatch.setattr(wandb, "init", init)
+    with pytest.warns(RuntimeWarning) as record:
+        run = init_wandb("p", dir=str(tmp_path))
+    assert [str(w.message) for w in record] == [
+        "W&B did not start (UsageError: cannot write the run's folder); training goes on without W&B "
+        "(init_wandb returned a disabled run, whose calls do nothing)."
+    ]
+    assert run.disabled
+    env = make_vec_env(SPREAD, n_envs=1, seed=0, env_kwargs=SHORT)
+    model = MADQN("MlpPolicy", env, learning_starts=30, seed=0)
+    callback = MultiAgentWandbCallback(run, save_path=str(tmp_path / "checkpoints"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.learn(60, callback=callback)
+        run.finish()
+    assert callback.run is None  # a disabled run counts as none: no W&B output in the logger
+    assert not any(isinstance(f, WandbOutputFormat) for f in model.logger.output_formats)
+    assert [os.path.basename(p) for p in callback.checkpoints] == ["model_final.zip"]
+
+
+def test_online_run_waits_a_bounded_time_then_logs_offline(tmp_path, monkeypatch, capsys):
+    """No server answers (a closed local port): after ``init_timeout`` seconds the run is offline."""
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    start = time.monotonic()
+    with pytest.warns(RuntimeWarning) as record:
+        run = init_wandb("p", mode="online", dir=str(tmp_path), init_timeout=2)
+    elapsed = time.monotonic() - start
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "W&B: starting an online run, waiting at most 2 s for the server (then the run is offline: upload "
+        "it later with `wandb sync`)."
+    )
+    ((warning,),) = [record]
+    run_dir = os.path.dirname(run.dir)
+    assert str(warning.message).startswith("W&B did not start online (CommError: ")
+    assert str(warning.message).endswith(f"logging offline instead (upload later: wandb sync {run_dir}).")
+    assert run.settings.mode == "offline" and run_dir.startswith(str(tmp_path))
+    assert elapsed < 20
+    run.finish()
+
+
+def test_checkpoint_failure_warns_once_and_training_goes_on(tmp_path):
+    blocked = tmp_path / "checkpoints"
+    blocked.write_text("a file where the checkpoint folder should be")
+    env = make_vec_env(SPREAD, n_envs=1, seed=0, env_kwargs=SHORT)
+    model = MADQN("MlpPolicy", env, learning_starts=30, seed=0)
+    callback = MultiAgentWandbCallback(save_freq=30, save_path=str(blocked))
+    with pytest.warns(RuntimeWarning) as record:
+        model.learn(120, callback=callback)
+    assert [str(w.message) for w in record] == [
+        f"Could not save checkpoint model_30_steps.zip in {blocked} (FileExistsError: [Errno 17] File "
+        f"exists: '{blocked}'); training goes on, and later checkpoints are tried without another warning."
+    ]
+    assert model.num_timesteps == 120 and callback.checkpoints == []
+    blocked.unlink()  # the folder can be made again: the next checkpoint is saved
+    assert callback.save_checkpoint(final=True) == str(blocked / "model_final.zip")
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+def test_offline_checkpoints_are_stored_once(tmp_path):
+    """The artifact refers to the checkpoint file: no copy in W&B's staging or cache folders."""
+    env = make_vec_env(SPREAD, n_envs=1, seed=0, env_kwargs=SHORT)
+    run = init_wandb("p", dir=str(tmp_path / "run"))
+    model = MADQN("MlpPolicy", env, learning_starts=30, seed=0)
+    callback = MultiAgentWandbCallback(run, save_freq=60)
+    model.learn(120, callback=callback)
+    run_dir = os.path.dirname(run.dir)
+    run.finish()
+    wandb.teardown()
+    assert [os.path.basename(p) for p in callback.checkpoints] == [
+        "model_60_steps.zip",
+        "model_120_steps.zip",
+        "model_final.zip",
+    ]
+    # every file under the test's folder: the run, and W&B's home folders (see the wandb_home fixture)
+    stored = [_digest(os.path.join(root, name)) for root, _, names in os.walk(tmp_path) for name in names]
+    checkpoints = [_digest(path) for path in callback.checkpoints]
+    assert all(stored.count(digest) == checkpoints.count(digest) for digest in checkpoints)
+    assert [set(aliases) for _, aliases, _ in read_run(run_dir)["artifacts"]] == [
+        {"latest", "step-60"},
+        {"latest", "step-120"},
+        {"latest", "step-120", "final"},
+    ]
