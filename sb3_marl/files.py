@@ -4,8 +4,11 @@ fsync it, then rename it over the target in one step."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pathlib
+import secrets
+import sys
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
@@ -15,6 +18,27 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _open_unnamed(folder: pathlib.Path) -> int | None:
+    """A file descriptor of an unnamed file in ``folder`` (Linux's ``O_TMPFILE``), or None where there is
+    none."""
+    if sys.platform != "linux" or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    except OSError:  # a file system without O_TMPFILE
+        return None
+
+
+def _name_unnamed(fd: int, path: str) -> None:
+    """Give the unnamed file ``fd`` the name ``path``: ``linkat`` following ``/proc/self/fd/<fd>`` (which
+    ``os.link`` does not follow on Linux)."""
+    at_fdcwd, at_symlink_follow = -100, 0x400
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.linkat(at_fdcwd, f"/proc/self/fd/{fd}".encode(), at_fdcwd, os.fsencode(path), at_symlink_follow):
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error), path)
 
 
 @contextlib.contextmanager
@@ -30,17 +54,25 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write writes whole files: mode must be 'wb' or 'w', got {mode!r}")
     target = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    unnamed = _open_unnamed(target.parent)
+    if unnamed is None:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    else:  # Linux: a file with no name until it is complete, so even a killed process leaves nothing
+        fd, tmp = unnamed, str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         with os.fdopen(fd, mode, **open_kwargs) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
+            if unnamed is not None:  # named only now, just before the rename
+                _name_unnamed(fd, tmp)
+                unnamed = None
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        if unnamed is None:  # an unnamed file vanishes with its descriptor
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
     with contextlib.suppress(OSError):  # the rename itself is durable once the folder is synced
         dir_fd = os.open(target.parent, os.O_RDONLY)
