@@ -165,9 +165,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from sb3_marl.envs import resolve_env
     from sb3_marl.inspection import report_lines
 
-    lines, handled = report_lines(args.env, parse_env_kwargs(args.env_kwargs), args.steps)
+    resolve_env(args.env)  # an unknown env is named first
+    env_kwargs = check_env_kwargs(args.env, parse_env_kwargs(args.env_kwargs), "--env-kwargs")
+    lines, handled = report_lines(args.env, env_kwargs, args.steps)
     print("\n".join(lines))
     return 0 if handled else 1
 

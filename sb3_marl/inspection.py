@@ -94,11 +94,12 @@ def inspect_env(
         if mask_source is None and any("action_mask" in info for info in infos.values()):
             mask_source = "infos"
         policy = RandomPolicy(env, seed=0)
-        total = 0
-        while total < probe_steps and problem is None:
+        total = episodes = 0
+        while total < probe_steps and episodes < probe_steps and problem is None:  # episodes may be empty
             probe["steps"] = -1
-            run_episode(policy, env, seed=len(starts), on_step=watch)
-            total += int(probe["steps"])
+            run_episode(policy, env, seed=episodes, on_step=watch)
+            total += max(int(probe["steps"]), 0)
+            episodes += 1
         return EnvReport(
             env_id=env_id,
             name=str(env.metadata.get("name", env_id)),
