@@ -60,6 +60,8 @@ class AlgoSpec:
         """Why this algorithm cannot take ``mixer`` with ``n_steps``-step returns, or None if it can."""
         if mixer not in self.mixers:
             takers = [spec.name for spec in ALGOS.values() if mixer in spec.mixers]
+            if not takers:
+                return f"Unknown mixer {mixer!r}: give one of {', '.join(MIXERS)}"
             own = f"mixers {', '.join(self.mixers)}" if self.mixers else "no mixer"
             return f"--mixer needs --algo {' or '.join(takers)}, not {self.name}, which takes {own}"
         if n_steps > 1 and not self.n_steps_with_mixer:

@@ -121,24 +121,19 @@ class TrainResult:
 
 def _apply_mixer(config: TrainConfig, params: dict[str, Any], notes: list[str]) -> None:
     """Lay the hyperparameters' ``mixer_overrides`` for ``config.mixer`` over ``params``, saying when
-    they change ``n_steps``; refuse a mixer (or n-step returns with it) that the algorithm refuses."""
-    spec = get_algo(config.algo)
-    if config.mixer is not None:
-        why = spec.mixer_misfit(config.mixer, 1)
-        if why is not None:
-            raise ConfigError(f"{why}.")
-        overrides = (params.get("mixer_overrides") or {}).get(config.mixer) or {}
-        if "n_steps" in overrides and overrides["n_steps"] != params.get("n_steps", 1):
-            notes.append(
-                f"sb3-marl: using n_steps={overrides['n_steps']} with --mixer {config.mixer} "
-                f"(mixer_overrides.{config.mixer} of the {config.algo} hyperparameters)"
-            )
-        params.update({"mixer": config.mixer, **overrides})
-    mixer = params.get("mixer")
-    if mixer is not None:
-        why = spec.mixer_misfit(str(mixer), int(params.get("n_steps", 1)))
-        if why is not None:
-            raise ConfigError(f"{why}.")
+    they change ``n_steps``."""
+    if config.mixer is None:
+        return
+    why = get_algo(config.algo).mixer_misfit(config.mixer, 1)
+    if why is not None:
+        raise ConfigError(f"{why}.")
+    overrides = (params.get("mixer_overrides") or {}).get(config.mixer) or {}
+    if "n_steps" in overrides and overrides["n_steps"] != params.get("n_steps", 1):
+        notes.append(
+            f"sb3-marl: using n_steps={overrides['n_steps']} with --mixer {config.mixer} "
+            f"(mixer_overrides.{config.mixer} of the {config.algo} hyperparameters)"
+        )
+    params.update({"mixer": config.mixer, **overrides})
 
 
 def plan_run(config: TrainConfig) -> RunPlan:
@@ -168,6 +163,10 @@ def plan_run(config: TrainConfig) -> RunPlan:
         raise ConfigError(f"--algo {config.algo} does not fit: {why}. Algorithms that fit: {fitting}.")
     algo_kwargs = {k: parse_schedule(k, v) for k, v in params.items() if k not in ENV_KEYS}
     algo_kwargs = check_algo_kwargs(config.algo, spec.load(), algo_kwargs)
+    if algo_kwargs.get("mixer") is not None:  # what the library would refuse, refused now
+        why = spec.mixer_misfit(algo_kwargs["mixer"], algo_kwargs.get("n_steps", 1))
+        if why is not None:
+            raise ConfigError(f"{why}.")
     if "policy_kwargs" in algo_kwargs:
         algo_kwargs["policy_kwargs"] = policy_kwargs(algo_kwargs["policy_kwargs"] or {})
     n_envs = config.n_envs if config.n_envs is not None else params.get("n_envs", 1)

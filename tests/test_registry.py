@@ -89,3 +89,5 @@ def test_train_refuses_what_the_library_refuses():
         plan_run(TrainConfig("madqn", SPREAD, hyperparams={"mixer": "qmix", "n_steps": 2}))
     with pytest.raises(ValueError, match="--mixer needs --algo madqn, not a2c, which takes no mixer"):
         plan_run(TrainConfig("a2c", SPREAD, mixer="vdn"))
+    with pytest.raises(ValueError, match="Unknown mixer 'sum': give one of vdn, qmix"):
+        plan_run(TrainConfig("madqn", SPREAD, hyperparams={"mixer": "sum"}))
