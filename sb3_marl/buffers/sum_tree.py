@@ -75,6 +75,10 @@ class PriorityTree:
             float array of the same shape, as the replay buffer does: the checks are skipped
         :param distinct: The caller knows that no index repeats (as in one step's transitions): the
             check for repeats is skipped
+
+        The two flags exist for speed: on a replay buffer's ``add`` of a 6-slot step the checks they skip
+        are about a third of the time (``benchmarks/per_buffer.py --quick``, interleaved runs: 1.33-1.37x
+        cpprb's adds without them, 1.93-2.02x with them), and sampling loses 5-10%.
         """
         if not checked:
             indices = np.asarray(indices, dtype=np.int64).ravel()
