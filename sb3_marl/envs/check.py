@@ -774,7 +774,10 @@ class _Checker:
         absent = [a for a in self.agents if a not in agents]
         if absent:
             self.note(
-                "info", "agents-absent-at-reset", None, f"{_join(absent)} not in env.agents after {where}"
+                "info",
+                "agents-absent-at-reset",
+                None,
+                f"agents {_join(absent)} are not in env.agents after {where}",
             )
         for agent in agents:
             if agent in self.index and obs is not None:
@@ -791,7 +794,7 @@ class _Checker:
     def _joined(self, before: list[str], now: list[str], where: str) -> None:
         joined = [a for a in now if a not in before]
         if joined:
-            self.note("info", "agents-join", None, f"{_join(joined)} joined at {where}")
+            self.note("info", "agents-join", None, f"agents {_join(joined)} joined at {where}")
 
     def _aec_frame(self, env: AECEnv) -> dict[str, Any]:
         selected = env.agent_selection if env.agents else None
@@ -1012,9 +1015,10 @@ class _Checker:
             if code == "mask-missing" and self.masks_given == 0:  # an env without masks: said once below
                 continue
             times = f" ({n.count} times in all)" if n.count > 1 else ""
-            self.add(
-                n.level, code, f"{n.first[0].upper()}{n.first[1:]}{times}.", _FIXES.get(code, ""), n.agents
-            )
+            first = (
+                f"Agent {n.first}" if n.agents else n.first[0].upper() + n.first[1:]
+            )  # n.first names the agent
+            self.add(n.level, code, f"{first}{times}.", _FIXES.get(code, ""), n.agents)
         if self.steps == 0:
             return
         self._summarize_observations()
