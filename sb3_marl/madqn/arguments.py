@@ -6,6 +6,8 @@ from __future__ import annotations
 import numbers
 from typing import TYPE_CHECKING, Any
 
+from gymnasium import spaces
+
 from sb3_marl.buffers import JointReplayBuffer, PrioritizedReplayBuffer
 from sb3_marl.madqn.mixers import MIXERS
 
@@ -47,6 +49,18 @@ def _is_int(value: Any) -> bool:
 
 def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_action_space(action_space: spaces.Space) -> None:
+    """Refuse an action space MADQN cannot act in.
+
+    :param action_space: the env's action space
+    """
+    if not isinstance(action_space, spaces.Discrete):
+        raise ValueError(
+            f"MADQN needs a Discrete action space, but the env has {action_space}. For continuous "
+            "actions use PPO or SAC, or discretize the actions (e.g. with a gymnasium ActionWrapper)."
+        )
 
 
 def check_arguments(model: MADQN) -> None:

@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from sb3_marl.buffers import JointReplayBuffer, PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
 from sb3_marl.madqn import transitions
-from sb3_marl.madqn.arguments import check_arguments
+from sb3_marl.madqn.arguments import check_action_space, check_arguments
 from sb3_marl.madqn.losses import current_and_target, non_finite_message, td_target
 from sb3_marl.madqn.policies import (
     CnnPolicy,
@@ -207,29 +207,22 @@ class MADQN(SafeSavesMixin, DQN):
 
     @staticmethod
     def _wrap_env(env: GymEnv, verbose: int = 0, monitor_wrapper: bool = True) -> VecEnv:
-        if not isinstance(env.action_space, spaces.Discrete):
-            raise ValueError(
-                f"MADQN needs a Discrete action space, but the env has {env.action_space}. For continuous "
-                "actions use PPO or SAC, or discretize the actions (e.g. with a gymnasium ActionWrapper)."
-            )
+        check_action_space(env.action_space)
         return DQN._wrap_env(env, verbose, monitor_wrapper)
 
     def _setup_model(self) -> None:
         alpha = self.prioritized_replay_alpha if self.prioritized_replay else 0.0
         if self.mixer is not None:
-            if self.env is not None:
-                self.mixer_layout = transitions.find_mixer_layout(
-                    self.env, self.mixer, self.observation_space
-                )
+            if self.env is not None:  # else as saved with the model
+                self.mixer_layout = transitions.mixer_layout(self.env, self.mixer, self.observation_space)
             assert self.mixer_layout is not None, "a model with a mixer needs an env to be set up"
             n_agents, state_dim, _ = self.mixer_layout
             mixer_args = dict(mixer=self.mixer, mixer_kwargs=self.mixer_kwargs, n_agents=n_agents)
             self.policy_kwargs = {**self.policy_kwargs, **mixer_args, "state_dim": state_dim}
             self.replay_buffer_class = self.replay_buffer_class or JointReplayBuffer
             if self.replay_buffer is None:  # one entry per env copy
-                layout: dict[str, Any] = dict(
-                    n_agents=n_agents, state_dim=state_dim, n_envs=self.n_envs // n_agents
-                )
+                n_copies = self.n_envs // n_agents
+                layout: dict[str, Any] = dict(n_agents=n_agents, state_dim=state_dim, n_envs=n_copies)
                 kwargs = dict(device=self.device, alpha=alpha, gamma=self.gamma, **self.replay_buffer_kwargs)
                 self.replay_buffer = self.replay_buffer_class(  # type: ignore[call-arg, assignment]
                     self.buffer_size, self.observation_space, self.action_space, **layout, **kwargs
@@ -284,7 +277,6 @@ class MADQN(SafeSavesMixin, DQN):
         """DQN's ``_on_step``, with the target update done by the policy (Q-network and mixer at once)
         and beta annealed like epsilon."""
         self._n_calls += 1
-        # Each call to step() is n_envs transitions
         if self._n_calls % max(self.target_update_interval // self.n_envs, 1) == 0:
             self.policy.update_target(self.tau)
         self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
@@ -292,10 +284,7 @@ class MADQN(SafeSavesMixin, DQN):
         self.beta = self.beta_schedule(self._current_progress_remaining)
 
     def _compute_target(self, samples: PrioritizedReplayBufferSamples) -> th.Tensor:
-        """The TD targets of a batch, ``(batch, 1)`` (see :func:`~sb3_marl.madqn.losses.td_target`).
-
-        :param samples: a batch from the replay buffer
-        """
+        """The TD targets of a batch, ``(batch, 1)``: :func:`~sb3_marl.madqn.losses.td_target`."""
         return td_target(self.policy, samples, self.double_q)
 
     def _store_transition(
@@ -307,10 +296,9 @@ class MADQN(SafeSavesMixin, DQN):
         dones: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
-        """Store the step as SB3 does (the observations before normalization, the terminal observation as
-        the next one), with the next observations' masks and which transitions are real, read from the
-        infos by :func:`~sb3_marl.madqn.transitions.read_step`; with a mixer, one joint transition per
-        env copy (:func:`~sb3_marl.madqn.transitions.joint_transition`)."""
+        """Store the step as SB3 does, with the next masks and which transitions are real, as
+        :func:`~sb3_marl.madqn.transitions.read_step` reads them from the infos; with a mixer, one joint
+        transition per env copy (:func:`~sb3_marl.madqn.transitions.joint_transition`)."""
         assert isinstance(replay_buffer, PrioritizedReplayBuffer) and isinstance(new_obs, np.ndarray)
         if isinstance(replay_buffer, JointReplayBuffer):
             assert self.env is not None and self.mixer_layout is not None
@@ -392,8 +380,7 @@ class MADQN(SafeSavesMixin, DQN):
         td_mean = float(np.mean(td_means))
         self.logger.record("train/td_error_mean", td_mean)
         self.logger.record("train/beta", self.beta)
-        # The new priorities are |TD error| + eps.
-        self.logger.record("train/priority_mean", td_mean + eps)
+        self.logger.record("train/priority_mean", td_mean + eps)  # the new priorities: |TD error| + eps
         self.logger.record("train/priority_max", float(np.max(td_maxes)) + eps)
         self.logger.record("train/is_weight_mean", float(np.mean(weight_means)))
         if self.mixer is not None:  # the loss is then the mixer's, on the team Q
@@ -432,17 +419,13 @@ class MADQN(SafeSavesMixin, DQN):
         action_noise: ActionNoise | None = None,
         n_envs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
-        masks = None
+        n_actions, masks = int(self.action_space.n), None
         if self._env_has_masks:
             assert self.env is not None
-            masks = check_action_masks(
-                get_action_masks(self.env),
-                int(self.action_space.n),
-                n_envs,
-                source="the env's action_masks()",
-            )
+            env_masks = get_action_masks(self.env)
+            masks = check_action_masks(env_masks, n_actions, n_envs, source="the env's action_masks()")
         if self.num_timesteps < learning_starts:
-            actions = random_actions((n_envs,), int(self.action_space.n), masks)
+            actions = random_actions((n_envs,), n_actions, masks)
         else:
             assert self._last_obs is not None, "self._last_obs was not set"
             actions, _ = self.predict(self._last_obs, deterministic=False, action_masks=masks)

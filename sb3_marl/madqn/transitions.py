@@ -159,7 +159,7 @@ def joint_transition(
     )
 
 
-def find_mixer_layout(env: VecEnv, mixer: str, observation_space: spaces.Space) -> tuple[int, int, bool]:
+def mixer_layout(env: VecEnv, mixer: str, observation_space: spaces.Space) -> tuple[int, int, bool]:
     """What a mixer mixes on ``env``: the number of agents, the size of the global state, and whether the
     state is the env's own (``get_state()``) or the agents' observations side by side.
 
@@ -193,7 +193,7 @@ def global_states(env: VecEnv, layout: tuple[int, int, bool], slot_obs: np.ndarr
     without one, the agents' observations side by side.
 
     :param env: the multi-agent VecEnv
-    :param layout: as :func:`find_mixer_layout` gives it
+    :param layout: as :func:`mixer_layout` gives it
     :param slot_obs: the slots' observations
     """
     n_copies = env.num_envs // layout[0]
