@@ -33,7 +33,8 @@ class FaultyEnv(ParallelEnv):
     :param zero_sum: ``a1`` gets minus ``a0``'s reward instead
     :param terminate_at_limit: end episodes with terminations instead of truncations
     :param max_cycles: set as the env's ``max_cycles`` attribute
-    :param unseeded: draw observations from NumPy's global generator, ignoring the seed
+    :param unseeded: ``"reset"``: draw observations, ``"step"``: rewards from NumPy's global generator
+    :param nan_reward_at: the step whose rewards are NaN
     :param death_at: ``a1`` leaves (terminated) at this step
     :param omit_last_obs: leave the dying ``a1`` out of that step's observations
     :param no_agents: reset leaves ``env.agents`` empty
@@ -54,7 +55,8 @@ class FaultyEnv(ParallelEnv):
         zero_sum: bool = False,
         terminate_at_limit: bool = False,
         max_cycles: int | None = None,
-        unseeded: bool = False,
+        unseeded: str | None = None,
+        nan_reward_at: int | None = None,
         death_at: int | None = None,
         omit_last_obs: bool = False,
         no_agents: bool = False,
@@ -72,7 +74,7 @@ class FaultyEnv(ParallelEnv):
         if max_cycles is not None:
             self.max_cycles = max_cycles
         self.unseeded, self.death_at, self.omit_last_obs = unseeded, death_at, omit_last_obs
-        self.no_agents, self.step_sleep = no_agents, step_sleep
+        self.no_agents, self.step_sleep, self.nan_reward_at = no_agents, step_sleep, nan_reward_at
         self.rng = np.random.default_rng(0)
         self.t = 0
         self.agents: list[str] = []
@@ -84,7 +86,7 @@ class FaultyEnv(ParallelEnv):
         return spaces.Discrete(3)
 
     def _obs(self) -> dict[str, np.ndarray]:
-        draw = np.random.random if self.unseeded else self.rng.random
+        draw = np.random.random if self.unseeded == "reset" else self.rng.random
         obs = {a: draw(2).astype(self.dtype) for a in self.agents}
         for a in obs:
             if self.t == self.nan_at:
@@ -114,7 +116,9 @@ class FaultyEnv(ParallelEnv):
             time.sleep(0.01)
         time.sleep(self.step_sleep)
         self.t += 1
-        u = self.reward_scale * float(self.rng.random())
+        u = self.reward_scale * float(np.random.random() if self.unseeded == "step" else self.rng.random())
+        if self.t == self.nan_reward_at:
+            u = float("nan")
         rewards = {"a0": u, "a1": -u if self.zero_sum else u}
         rewards = {a: rewards[a] for a in self.agents}
         end = self.t >= self.length
@@ -253,10 +257,22 @@ def test_an_aec_agent_that_never_leaves_stops_at_max_steps():
         ({"zero_sum": True}, "zero-sum-rewards", "warning", "Rewards sum to (about) zero at every step"),
         ({}, "cooperative-rewards", "info", "every agent gets the same reward at every step (a team reward"),
         (
-            {"unseeded": True},
+            {"unseeded": "reset"},
             "reset-not-deterministic",
             "warning",
             "reset(seed=0) of two new envs gave different",
+        ),
+        (
+            {"unseeded": "step"},
+            "trajectory-not-deterministic",
+            "warning",
+            "Under reset(seed=0) and the same actions, a new env gave other rewards at step 0",
+        ),
+        (
+            {"nan_reward_at": 3},
+            "reward-non-finite",
+            "error",
+            "Agent a0's reward at step 2 of episode 0 is nan",
         ),
         (
             {"terminate_at_limit": True, "max_cycles": 4},
@@ -363,6 +379,9 @@ def test_simple_spread():
     assert "Episodes that reach max_cycles=25 end with truncations" in message(
         report, "time-limit-truncation"
     )
+    assert message(report, "spaces").startswith(
+        "All 3 agents share observation space Box(-inf, inf, (18,), float32)"
+    )
     assert {"deterministic", "no-masks", "no-deaths", "vec-env", "speed"} <= set(report.codes())
     assert not {"spaces-differ", "opposed-rewards", "zero-sum-rewards"} & set(report.codes())
 
@@ -403,9 +422,8 @@ def test_simple_world_comm():
     assert "agent_0, agent_1: Box(-inf, inf, (28,), float32)" in differ
     assert "agent_indicator=True" in report.get("spaces-differ").fix  # type: ignore[union-attr]
     opposed = message(report, "opposed-rewards")
-    assert opposed.startswith(
-        "Rewards move against each other: leadadversary_0, adversary_0, adversary_1, adversary_2 vs agent_0, agent_1"
-    )
+    adversaries = "leadadversary_0, adversary_0, adversary_1, adversary_2"
+    assert opposed.startswith(f"Rewards move against each other: {adversaries} vs agent_0, agent_1 (")
     assert "a mixed or adversarial game" in opposed
     assert "cooperative-rewards" not in report.codes()
     with_indicator = check_env(WORLD_COMM, agent_indicator=True, max_steps=30, max_seconds=20.0)

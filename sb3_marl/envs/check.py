@@ -221,6 +221,21 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, left, old_interval)
 
 
+@contextlib.contextmanager
+def _closing(env: Any) -> Iterator[None]:
+    """Close ``env`` after use, except after a timeout: closing a hung env may hang too."""
+    timed_out = False
+    try:
+        yield
+    except _Timeout:
+        timed_out = True
+        raise
+    finally:
+        if not timed_out:
+            with contextlib.suppress(Exception):
+                env.close()
+
+
 class _EnvFault(Exception):
     """An env call raised or broke the PettingZoo API; ends random play with an error finding."""
 
@@ -361,8 +376,8 @@ class _Checker:
             entry.agents.append(agent)
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, step: bool = False, **kwargs: Any) -> Any:
-        """Run one env call (``step``: timed as a step); what it raises ends random play as an error "
-        "finding."""
+        """Run one env call (``step``: timed as a step); what it raises ends random play as an error
+        finding."""
         self.current = what
         start = time.perf_counter()
         try:
@@ -487,7 +502,14 @@ class _Checker:
             for what, space_of in (("observation", obs), ("action", act))
             if len(groups := self._group_by_space(space_of)) > 1
         ]
-        if differ and not self.agent_indicator:
+        if not differ:
+            self.add(
+                "info",
+                "spaces",
+                f"All {len(self.agents)} agents share observation space {obs[self.agents[0]]} and action "
+                f"space {act[self.agents[0]]}.",
+            )
+        elif not self.agent_indicator:
             self.add(
                 "warning",
                 "spaces-differ",
@@ -497,7 +519,7 @@ class _Checker:
                 "Append a one-hot agent id: make_vec_env(..., agent_indicator=True).",
                 self.agents,
             )
-        elif differ:
+        else:
             self.add(
                 "info",
                 "spaces-differ",
@@ -532,8 +554,8 @@ class _Checker:
     # -- one observation, one action --------------------------------------------------------------
 
     def check_obs(self, agent: str, obs: Any, where: str) -> None:
-        """Shape, dtype, bounds and finiteness of one observation (its "observation" part in a masked "
-        "dict)."""
+        """Shape, dtype, bounds and finiteness of one observation (its "observation" part in a masked
+        dict)."""
         self.obs_seen += 1
         space = self._raw_space(agent)
         if isinstance(self.obs_spaces[agent], spaces.Dict) and space is not self.obs_spaces[agent]:
@@ -884,80 +906,82 @@ class _Checker:
         if not self.first_frames or time.monotonic() >= self.deadline:
             return
         env = self.make_env("a second env's constructor")
-        try:
-            is_aec = isinstance(env, AECEnv)
-            self.current = "the second env's reset"
-            if is_aec:
-                env.reset(seed=self.seed)
-                first = self._aec_frame(env)
-            else:
-                first = {"observations": _copy(env.reset(seed=self.seed)[0])}
-            n = 0
-            if not _same(first, self.first_frames[0]):
-                self.add(
-                    "warning",
-                    "reset-not-deterministic",
-                    f"reset(seed={self.seed}) of two new envs gave different first observations: runs "
-                    "cannot be reproduced, and evaluations under a seed differ.",
-                    "Draw all of the env's randomness from a generator seeded in reset (e.g. "
-                    "gymnasium.utils.seeding.np_random(seed)), not from global or unseeded ones.",
-                )
-                return
-            for n, action in enumerate(self.first_actions, start=1):
-                if time.monotonic() >= self.deadline:
-                    return
-                self.current = f"the second env's step {n - 1}"
-                if is_aec:
-                    env.step(action)
-                    frame = self._aec_frame(env)
-                else:
-                    obs, rew, term, trunc, _ = env.step(action)
-                    frame = _copy(
-                        {
-                            "observations": obs,
-                            "rewards": rew,
-                            "terminations": term,
-                            "truncations": trunc,
-                            "agents": list(env.agents),
-                        }
-                    )
-                part = _first_difference(frame, self.first_frames[n])
-                if part is not None:
-                    self.add(
-                        "warning",
-                        "trajectory-not-deterministic",
-                        f"Under reset(seed={self.seed}) and the same actions, a new env gave other {part} "
-                        f"at step {n - 1}: runs cannot be reproduced.",
-                        "Draw all of the env's randomness (also in step) from a generator seeded in reset.",
-                    )
-                    return
-            self.current = "the second env's second reset"
-            again = env.reset(seed=self.seed)
-            again_first = self._aec_frame(env) if is_aec else {"observations": _copy(again[0])}
-            if not _same(again_first, self.first_frames[0]):
-                self.add(
-                    "warning",
-                    "reset-not-deterministic",
-                    f"A second reset(seed={self.seed}) of the same env gave other first observations than "
-                    "the first: the env does not reseed in reset.",
-                    "Reseed the env's generators in every reset that is given a seed.",
-                )
-                return
+        with _closing(env):
+            try:
+                self._replay(env)
+            except Exception as error:
+                raise _EnvFault(
+                    "env-raised",
+                    f"{self.current} raised {type(error).__name__}: {error}",
+                    "Mend the env (or its env_kwargs).",
+                ) from error
+
+    def _replay(self, env: Any) -> None:
+        """Replay episode 0 in ``env``, a new env: the same seed and actions must give the same."""
+        is_aec = isinstance(env, AECEnv)
+        self.current = "the second env's reset"
+        if is_aec:
+            env.reset(seed=self.seed)
+            first = self._aec_frame(env)
+        else:
+            first = {"observations": _copy(env.reset(seed=self.seed)[0])}
+        n = 0
+        if not _same(first, self.first_frames[0]):
             self.add(
-                "info",
-                "deterministic",
-                f"reset(seed={self.seed}) gives the same first observations (in a new env and again in the "
-                f"same env), and the same actions the same {n} steps.",
+                "warning",
+                "reset-not-deterministic",
+                f"reset(seed={self.seed}) of two new envs gave different first observations: runs cannot "
+                "be reproduced, and evaluations under a seed differ.",
+                "Draw all of the env's randomness from a generator seeded in reset (e.g. "
+                "gymnasium.utils.seeding.np_random(seed)), not from global or unseeded ones.",
             )
-        except Exception as error:
-            raise _EnvFault(
-                "env-raised",
-                f"{self.current} raised {type(error).__name__}: {error}",
-                "Mend the env (or its env_kwargs).",
-            ) from error
-        finally:
-            with contextlib.suppress(Exception):
-                env.close()
+            return
+        for n, action in enumerate(self.first_actions, start=1):
+            if time.monotonic() >= self.deadline:
+                return
+            self.current = f"the second env's step {n - 1}"
+            if is_aec:
+                env.step(action)
+                frame = self._aec_frame(env)
+            else:
+                obs, rew, term, trunc, _ = env.step(action)
+                frame = _copy(
+                    {
+                        "observations": obs,
+                        "rewards": rew,
+                        "terminations": term,
+                        "truncations": trunc,
+                        "agents": list(env.agents),
+                    }
+                )
+            part = _first_difference(frame, self.first_frames[n])
+            if part is not None:
+                self.add(
+                    "warning",
+                    "trajectory-not-deterministic",
+                    f"Under reset(seed={self.seed}) and the same actions, a new env gave other {part} at "
+                    f"step {n - 1}: runs cannot be reproduced.",
+                    "Draw all of the env's randomness (also in step) from a generator seeded in reset.",
+                )
+                return
+        self.current = "the second env's second reset"
+        again = env.reset(seed=self.seed)
+        again_first = self._aec_frame(env) if is_aec else {"observations": _copy(again[0])}
+        if not _same(again_first, self.first_frames[0]):
+            self.add(
+                "warning",
+                "reset-not-deterministic",
+                f"A second reset(seed={self.seed}) of the same env gave other first observations than the "
+                "first: the env does not reseed in reset.",
+                "Reseed the env's generators in every reset that is given a seed.",
+            )
+            return
+        self.add(
+            "info",
+            "deterministic",
+            f"reset(seed={self.seed}) gives the same first observations (in a new env and again in the "
+            f"same env), and the same actions the same {n} steps.",
+        )
 
     def _check_vec_env(self) -> None:
         if time.monotonic() >= self.deadline:
@@ -978,35 +1002,36 @@ class _Checker:
                 f"Making the MultiAgentVecEnv failed: {type(error).__name__}: {error}",
             )
             return
-        try:
-            venv.seed(self.seed)
-            venv.reset()
-            venv.action_space.seed(self.seed)
-            stepped = 0
-            while stepped < n and time.monotonic() < self.deadline:
-                if venv.slot_spaces.discrete:
-                    actions = np.array(
-                        [self.rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in venv.action_masks()]
-                    )
-                else:
-                    actions = np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
-                venv.step(actions)
-                stepped += 1
-            self.add(
-                "info",
-                "vec-env",
-                f"MultiAgentVecEnv: {venv.num_envs} slots per env copy (one per agent), slot observation "
-                f"space {venv.observation_space}, action space {venv.action_space}; stepped {stepped} "
-                "times.",
-            )
-        except Exception as error:
-            self.add(
-                "error",
-                "vec-env-failed",
-                f"Stepping the MultiAgentVecEnv failed: {type(error).__name__}: {error}",
-            )
-        finally:
-            venv.close()
+        with _closing(venv):
+            try:
+                self._step_vec_env(venv, n)
+            except Exception as error:
+                self.add(
+                    "error",
+                    "vec-env-failed",
+                    f"Stepping the MultiAgentVecEnv failed: {type(error).__name__}: {error}",
+                )
+
+    def _step_vec_env(self, venv: MultiAgentVecEnv, n: int) -> None:
+        venv.seed(self.seed)
+        venv.reset()
+        venv.action_space.seed(self.seed)
+        stepped = 0
+        while stepped < n and time.monotonic() < self.deadline:
+            if venv.slot_spaces.discrete:
+                actions = np.array(
+                    [self.rng.choice(np.flatnonzero(m)) if m.any() else 0 for m in venv.action_masks()]
+                )
+            else:
+                actions = np.stack([venv.action_space.sample() for _ in range(venv.num_envs)])
+            venv.step(actions)
+            stepped += 1
+        self.add(
+            "info",
+            "vec-env",
+            f"MultiAgentVecEnv: {venv.num_envs} slots per env copy (one per agent), slot observation space "
+            f"{venv.observation_space}, action space {venv.action_space}; stepped {stepped} times.",
+        )
 
     # -- what the play showed -----------------------------------------------------------------------
 
