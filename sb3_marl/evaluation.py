@@ -164,10 +164,17 @@ class MultiAgentPolicy:
         )
         for row, agent in enumerate(agents):
             raw, env_mask = _split_mask(observations[agent], (action_masks or {}).get(agent))
-            k = self.index[agent]
+            k = self.index.get(agent)
+            if k is None:
+                raise ValueError(
+                    f"Agent {agent!r} is not one of the env's possible_agents {self.agents}: the policy has "
+                    "no slot for it."
+                )
             self.slot_spaces.write_obs(obs, row, k, raw)
             if masks is not None:
                 masks[row] = self.slot_spaces.legal_mask(k, env_mask)
+                if not masks[row].any():
+                    raise ValueError(f"The action mask of agent {agent!r} is all False: no action is legal.")
         model_obs: Any = obs
         if self.mask_in_obs:
             assert masks is not None
@@ -206,6 +213,8 @@ class RandomPolicy:
         _, action_mask = _split_mask(observation, action_mask)
         if isinstance(space, spaces.Discrete):
             legal = np.flatnonzero(action_mask) if action_mask is not None else np.arange(space.n)
+            if legal.size == 0:
+                raise ValueError(f"The action mask of agent {agent!r} is all False: no action is legal.")
             return int(space.start + self.rng.choice(legal))
         space.seed(int(self.rng.integers(2**31)))
         return space.sample()
@@ -463,5 +472,7 @@ def write_video(frames: np.ndarray, path: str, fps: float) -> None:
     check_video_support(path)
     import imageio.v2 as imageio
 
-    kwargs = {"duration": 1000 / fps, "loop": 0} if path.lower().endswith(".gif") else {"fps": fps}
+    kwargs: dict[str, Any] = (
+        {"duration": 1000 / fps, "loop": 0} if path.lower().endswith(".gif") else {"fps": fps}
+    )
     imageio.mimsave(path, list(frames), **kwargs)

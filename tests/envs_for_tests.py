@@ -3,6 +3,7 @@ exactly, and an SB3 logger output that keeps every dump."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -194,3 +195,58 @@ class Capture(KVWriter):
 
     def close(self) -> None:
         pass
+
+
+class FaultEnv(DeathEnv):
+    """A ``DeathEnv`` (``info_masks=True``, metadata name ``fault_v0``) that goes wrong once, at step
+    ``at`` (0: at reset), for agent ``agent``, in the way ``fault`` names:
+
+    ``nan_obs``, ``inf_obs``, ``nan_reward``, ``inf_reward``, ``huge_reward`` (1e39, beyond float32),
+    ``nan_terminal_obs`` (the agent terminates with a NaN last observation), ``long_mask``,
+    ``short_mask``, ``empty_mask`` (all False), ``stranger`` (an agent outside ``possible_agents``
+    appears), ``no_agents`` (reset leaves ``agents`` empty), ``no_possible_agents``, ``exit`` (the
+    process ends at once with exit code 3), or None (no fault).
+    """
+
+    metadata = {"name": "fault_v0", "render_modes": []}
+
+    def __init__(self, fault: str | None, at: int = 2, agent: str = "a1", **kwargs: Any):
+        ends = {agent: (at, True, False)} if fault == "nan_terminal_obs" else {}
+        super().__init__(ends=ends, info_masks=True, **kwargs)
+        self.fault, self.at, self.agent = fault, at, agent
+        if fault == "no_possible_agents":
+            self.possible_agents = []
+
+    def _spoil(self, observations: dict, rewards: dict, infos: dict) -> None:
+        if self.t != self.at:
+            return
+        a = self.agent
+        spoiled = {"nan_obs": np.nan, "inf_obs": np.inf, "nan_terminal_obs": np.nan}
+        if self.fault in spoiled:
+            observations[a] = observations[a].copy()
+            observations[a][1] = spoiled[self.fault]
+        bad_rewards = {"nan_reward": np.nan, "inf_reward": -np.inf, "huge_reward": 1e39}
+        if self.fault in bad_rewards:
+            rewards[a] = bad_rewards[self.fault]
+        masks = {"long_mask": np.ones(N_ACTIONS + 1), "short_mask": np.ones(N_ACTIONS - 1)}
+        if self.fault in masks:
+            infos[a]["action_mask"] = masks[self.fault]
+        if self.fault == "empty_mask":
+            infos[a]["action_mask"] = np.zeros(N_ACTIONS, dtype=bool)
+        if self.fault == "stranger":
+            observations["intruder"] = np.zeros(2, dtype=np.float32)
+        if self.fault == "exit":
+            os._exit(3)
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        observations, infos = super().reset(seed, options)
+        if self.fault == "no_agents":
+            self.agents = []
+            return {}, {}
+        self._spoil(observations, {}, infos)
+        return observations, infos
+
+    def step(self, actions: dict[str, int]) -> tuple[dict, dict, dict, dict, dict]:
+        observations, rewards, terminations, truncations, infos = super().step(actions)
+        self._spoil(observations, rewards, infos)
+        return observations, rewards, terminations, truncations, infos

@@ -16,7 +16,6 @@ from mpe2 import simple_speaker_listener_v4
 from pettingzoo.butterfly import knights_archers_zombies_v11
 from pettingzoo.utils.wrappers import OrderEnforcingWrapper, TerminateIllegalWrapper
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from sb3_marl.envs import MultiAgentVecEnv, MultiAgentVecMonitor, make_vec_env
 
@@ -418,7 +417,7 @@ def test_close_is_idempotent():
 
 def test_subprocess_copies_match_in_process(closing):
     kw = dict(n_envs=2, seed=5, env_kwargs=KAZ_KWARGS)
-    local, remote = make_vec_env(KAZ, **kw), make_vec_env(KAZ, vec_env_cls=SubprocVecEnv, **kw)
+    local, remote = make_vec_env(KAZ, **kw), make_vec_env(KAZ, subprocess=True, **kw)
     closing(local)
     closing(remote)
     np.testing.assert_array_equal(local.reset(), remote.reset())

@@ -201,6 +201,33 @@ def test_random_policy_takes_legal_actions_only():
     assert len(result.team_returns) == 3
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda policy, game, obs: policy({"player_9": obs}),
+            "Agent 'player_9' is not one of the env's possible_agents",
+        ),
+        (
+            lambda policy, game, obs: policy.act("player_0", obs, np.zeros(7)),
+            "action mask of agent 'player_0' is all False",
+        ),
+        (
+            lambda policy, game, obs: policy.act("player_0", obs, np.ones(8)),
+            "agent 'player_0' has shape (8,), but its action space is Discrete(7): expected shape (7,)",
+        ),
+        (lambda policy, game, obs: RandomPolicy(game).act("player_0", obs, np.zeros(7)), "is all False"),
+    ],
+)
+def test_dict_policies_refuse_bad_masks_and_unknown_agents(call, message):
+    game = make_env(CONNECT_FOUR)
+    game.reset(seed=0)
+    policy = MultiAgentPolicy(MADQN("MlpPolicy", make_vec_env(CONNECT_FOUR, n_envs=1), seed=0), game)
+    with pytest.raises(ValueError) as raised:
+        call(policy, game, game.observe("player_0")["observation"])
+    assert message in str(raised.value)
+
+
 def test_bad_evaluation_arguments():
     venv = make_vec_env(SPREAD, n_envs=1)
     model = MADQN("MlpPolicy", venv)

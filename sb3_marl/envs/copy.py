@@ -13,6 +13,24 @@ from sb3_marl.envs.spaces import SlotSpaces
 StepResult = tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]], np.ndarray | None]
 
 
+def env_name(env: ParallelEnv | AECEnv) -> str:
+    """The env's ``metadata["name"]``, else its class name (for error messages)."""
+    name = getattr(env, "metadata", {}).get("name")
+    return str(name) if name else type(env.unwrapped).__name__
+
+
+class _AgentIndex(dict):
+    """``{agent: slot}`` whose lookup of an agent outside ``possible_agents`` says so, instead of a bare
+    ``KeyError`` (found agents cost what a dict lookup costs)."""
+
+    def __init__(self, copy: EnvCopy):
+        super().__init__((agent, k) for k, agent in enumerate(copy.agents))
+        self.owner = copy
+
+    def __missing__(self, agent: str) -> int:
+        raise self.owner.unknown_agent_error(agent)
+
+
 class EnvCopy:
     """One env copy: takes an action per agent slot, returns arrays per slot, and resets itself when
     every agent is done.
@@ -24,13 +42,16 @@ class EnvCopy:
 
     :param env: a PettingZoo ``ParallelEnv`` or ``AECEnv``
     :param slot_spaces: the shared slot spaces of the env's agents
+    :param copy_index: which copy of the VecEnv this is (for error messages)
     """
 
-    def __init__(self, env: ParallelEnv | AECEnv, slot_spaces: SlotSpaces):
+    def __init__(self, env: ParallelEnv | AECEnv, slot_spaces: SlotSpaces, copy_index: int = 0):
         self.env = env
         self.is_aec = isinstance(env, AECEnv)
         self.agents: list[str] = list(env.possible_agents)
-        self.index = {agent: k for k, agent in enumerate(self.agents)}
+        self.copy_index = copy_index
+        self.t = 0  # steps into the current episode
+        self.index = _AgentIndex(self)
         self.spaces = slot_spaces
         n = len(self.agents)
         space = slot_spaces.observation_space
@@ -45,6 +66,13 @@ class EnvCopy:
         self._own_mask_set = [False] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
 
     # -- reading the env ------------------------------------------------------------------------
+
+    def unknown_agent_error(self, agent: str) -> ValueError:
+        return ValueError(
+            f"Env copy {self.copy_index} ({env_name(self.env)}) has agent {agent!r} at step {self.t} of its "
+            f"episode, which is not one of its possible_agents {self.agents}. List every agent that can "
+            "appear in possible_agents: each one gets a slot."
+        )
 
     def _observe(self, k: int, raw: Any, info: dict[str, Any] | None, can_act: bool = True) -> None:
         """Store agent ``k``'s observation and its mask."""
@@ -63,7 +91,11 @@ class EnvCopy:
                 self.masks[k] = self._own_masks[k]
                 self._own_mask_set[k] = True
         else:
-            self.masks[k] = self.spaces.legal_mask(k, env_mask)
+            try:
+                self.masks[k] = self.spaces.legal_mask(k, env_mask)
+            except ValueError as error:
+                where = f"env copy {self.copy_index}, step {self.t} of its episode"
+                raise ValueError(f"{error} ({where})") from None
             self._own_mask_set[k] = False
 
     def _noop(self, k: int) -> None:
@@ -110,11 +142,21 @@ class EnvCopy:
         """Reset the env; return slot observations, masks and per-slot reset infos."""
         self.obs[:] = 0
         self.alive[:] = False
+        self.t = 0
         if self.is_aec:
             self.env.reset(seed=seed, options=options)
             env_infos = self.env.infos
         else:
             raw_obs, env_infos = self.env.reset(seed=seed, options=options)
+        if not self.env.agents:
+            raise ValueError(
+                f"Env copy {self.copy_index} ({env_name(self.env)}) has no agents after reset(): env.agents "
+                f"is empty (possible_agents {self.agents}). reset() must put the agents that start the "
+                "episode in env.agents."
+            )
+        for agent in [*self.env.agents, *([] if self.is_aec else raw_obs)]:
+            if agent not in self.index:
+                raise self.unknown_agent_error(agent)
         for k, agent in enumerate(self.agents):
             if agent in self.env.agents:
                 self.alive[k] = True
@@ -130,6 +172,7 @@ class EnvCopy:
         """Step with one action per slot; reset when every agent is done (``copy_done`` in the infos,
         reset infos under ``reset_info``, the env's last global state under ``terminal_state``)."""
         n = len(self.agents)
+        self.t += 1
         rewards = np.zeros(n, dtype=np.float32)
         dones = np.zeros(n, dtype=bool)
         infos: list[dict[str, Any]] = [{} for _ in range(n)]

@@ -18,6 +18,7 @@ class SlotSpaces:
         observations are used as they are
     :param action_ns: per agent, its number of Discrete actions (None for other action spaces)
     :param agent_indicator: whether a one-hot agent id is appended to observations
+    :param agents: the agents' names, in slot order (for error messages)
     """
 
     observation_space: spaces.Space
@@ -25,6 +26,7 @@ class SlotSpaces:
     obs_dims: list[int] | None
     action_ns: list[int] | None
     agent_indicator: bool
+    agents: tuple[str, ...] = ()
 
     @property
     def discrete(self) -> bool:
@@ -48,11 +50,17 @@ class SlotSpaces:
 
     def legal_mask(self, agent_idx: int, env_mask: np.ndarray | None) -> np.ndarray:
         """The slot's mask over the common Discrete space: the agent's own actions, further
-        restricted by the env's mask where it gives one."""
+        restricted by the env's mask where it gives one (of exactly the agent's number of actions)."""
         assert self.action_ns is not None
         mask = np.zeros(self.n_actions, dtype=bool)
         n = self.action_ns[agent_idx]
-        mask[:n] = True if env_mask is None else np.asarray(env_mask[:n], dtype=bool)
+        if env_mask is not None and np.shape(env_mask) != (n,):
+            agent = self.agents[agent_idx] if self.agents else f"#{agent_idx}"
+            raise ValueError(
+                f"The action mask of agent {agent!r} has shape {np.shape(env_mask)}, but its action space is "
+                f"Discrete({n}): expected shape ({n},), one entry per action. Mend the env's action_mask."
+            )
+        mask[:n] = True if env_mask is None else env_mask
         return mask
 
 
@@ -117,11 +125,12 @@ def build_slot_spaces(
         if any(int(s.start) != 0 for s in action_spaces):  # type: ignore[attr-defined]
             raise ValueError("Discrete action spaces with a non-zero start are not supported.")
         ns = [int(s.n) for s in action_spaces]  # type: ignore[attr-defined]
-        return SlotSpaces(observation_space, spaces.Discrete(max(ns)), obs_dims, ns, agent_indicator)
+        discrete = spaces.Discrete(max(ns))
+        return SlotSpaces(observation_space, discrete, obs_dims, ns, agent_indicator, tuple(agents))
     if not all(s == act_first for s in action_spaces):
         raise ValueError(
             f"Cannot pad action spaces {dict(zip(agents, action_spaces, strict=True))}: only Discrete "
             "action spaces of different sizes can be padded (with action masks). Give every agent the same "
             "action space."
         )
-    return SlotSpaces(observation_space, act_first, obs_dims, None, agent_indicator)
+    return SlotSpaces(observation_space, act_first, obs_dims, None, agent_indicator, tuple(agents))

@@ -21,7 +21,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from sb3_marl.envs.copy import EnvCopy
+from sb3_marl.envs.copy import EnvCopy, env_name
 from sb3_marl.envs.spaces import SlotSpaces, build_slot_spaces
 
 EnvFn = Callable[[], ParallelEnv | AECEnv]
@@ -55,12 +55,16 @@ class _RemoteError:
 
 
 def _worker(
-    remote: Connection, parent_remote: Connection, env_fn: CloudpickleWrapper, agent_indicator: bool
+    remote: Connection,
+    parent_remote: Connection,
+    env_fn: CloudpickleWrapper,
+    agent_indicator: bool,
+    copy_index: int,
 ) -> None:
     parent_remote.close()
     copy: EnvCopy | _RemoteError
     try:
-        copy = _make_copy(env_fn.var, agent_indicator)
+        copy = _make_copy(env_fn.var, agent_indicator, copy_index)
     except Exception as error:  # answer every call with it, so the parent raises it, not an EOFError
         copy = _RemoteError(error, traceback.format_exc())
     while True:
@@ -80,21 +84,23 @@ def _worker(
             return
 
 
-def _make_copy(env_fn: EnvFn, agent_indicator: bool) -> EnvCopy:
+def _make_copy(env_fn: EnvFn, agent_indicator: bool, copy_index: int) -> EnvCopy:
     env = check_pettingzoo_env(env_fn())
     agents = list(env.possible_agents)
+    if not agents:
+        raise ValueError(f"Env {env_name(env)} has no possible_agents: list the agents that can appear.")
     obs_spaces = [env.observation_space(a) for a in agents]
     act_spaces = [env.action_space(a) for a in agents]
     slot_spaces = build_slot_spaces(agents, obs_spaces, act_spaces, agent_indicator)
-    return EnvCopy(env, slot_spaces)
+    return EnvCopy(env, slot_spaces, copy_index)
 
 
 class _LocalCopy:
     """An env copy in this process, behind the same send/recv calls as a subprocess. ``recv`` returns
     the result, or a ``_RemoteError`` holding what the call raised."""
 
-    def __init__(self, env_fn: EnvFn, agent_indicator: bool):
-        self.copy = _make_copy(env_fn, agent_indicator)
+    def __init__(self, env_fn: EnvFn, agent_indicator: bool, copy_index: int):
+        self.copy = _make_copy(env_fn, agent_indicator, copy_index)
         self._result: Any = None
 
     def send(self, method: str, *args: Any) -> None:
@@ -111,20 +117,38 @@ class _LocalCopy:
 
 
 class _RemoteCopy:
-    """An env copy in a subprocess."""
+    """An env copy in a subprocess. A worker that has died answers with a ``_RemoteError`` that says so."""
 
-    def __init__(self, env_fn: EnvFn, agent_indicator: bool, context: Any):
+    def __init__(self, env_fn: EnvFn, agent_indicator: bool, context: Any, copy_index: int):
         self.remote, work_remote = context.Pipe()
-        args = (work_remote, self.remote, CloudpickleWrapper(env_fn), agent_indicator)
+        args = (work_remote, self.remote, CloudpickleWrapper(env_fn), agent_indicator, copy_index)
         self.process = context.Process(target=_worker, args=args, daemon=True)
         self.process.start()
         work_remote.close()
+        self.copy_index = copy_index
+        self.method = "start"
 
     def send(self, method: str, *args: Any) -> None:
-        self.remote.send((method, args))
+        self.method = method
+        with contextlib.suppress(OSError):  # a dead worker's pipe is broken: recv says so
+            self.remote.send((method, args))
 
     def recv(self) -> Any:
-        return self.remote.recv()
+        try:
+            return self.remote.recv()
+        except (EOFError, OSError):
+            return _RemoteError(self._died())
+
+    def _died(self) -> RuntimeError:
+        self.process.join(timeout=1)
+        code = self.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return RuntimeError(
+            f"The worker process of env copy {self.copy_index} (pid {self.process.pid}) died during "
+            f"{self.method}() ({how}); its own error, if it wrote one, is in the stderr above. Envs that "
+            "crash the interpreter (native code, os._exit) or run out of memory do this; make_vec_env(..., "
+            "subprocess=False) runs the copies in this process, where the error shows."
+        )
 
     def stop(self) -> None:
         self.process.join(timeout=5)
@@ -142,6 +166,13 @@ def _gather(copies: Sequence[_LocalCopy | _RemoteCopy]) -> list[Any]:
     return results
 
 
+_FIX_NON_FINITE = (
+    "NaN or inf poisons the network's weights. Mend the env, or clip or replace the values in a "
+    "wrapper_class (e.g. with np.clip or np.nan_to_num); only if you know they do no harm, pass "
+    "make_vec_env(..., check_finite=False)."
+)
+
+
 class MultiAgentVecEnv(VecEnv):
     """PettingZoo env copies as one SB3 ``VecEnv`` with parameter sharing: slot ``i`` is agent
     ``possible_agents[i % num_agents]`` of copy ``i // num_agents``.
@@ -151,13 +182,16 @@ class MultiAgentVecEnv(VecEnv):
     ``terminal_action_mask``, the legal actions at its terminal observation). Agents that leave early
     report their own done and are ``inactive`` until their copy resets; agents with different spaces
     share a padded space; action masks come from :meth:`action_masks`. See ``docs/design.md`` for the
-    info keys.
+    info keys. Each reset and step checks, in one vectorized pass, that observations and rewards are
+    finite and that every live agent has a legal action, and says which agent, copy and step if not.
 
     :param env_fns: one function per copy, each returning a PettingZoo ``ParallelEnv`` or ``AECEnv``
-    :param subprocess: run each copy in its own process
-    :param start_method: multiprocessing start method (default: ``forkserver`` where available)
+    :param subprocess: run each copy in a worker process of its own
+    :param start_method: the workers' multiprocessing start method, ``"fork"``, ``"spawn"`` or
+        ``"forkserver"`` (None: ``forkserver`` where available, else ``spawn``); only with ``subprocess``
     :param agent_indicator: append a one-hot agent id to (flat) observations
     :param action_mask_in_obs: return Dict observations ``{"observation", "action_mask"}``
+    :param check_finite: raise on a NaN or infinite observation or reward; False skips the check
     """
 
     def __init__(
@@ -167,18 +201,29 @@ class MultiAgentVecEnv(VecEnv):
         start_method: str | None = None,
         agent_indicator: bool = False,
         action_mask_in_obs: bool = False,
+        check_finite: bool = True,
     ):
         if len(env_fns) == 0:
             raise ValueError("MultiAgentVecEnv needs at least one env function.")
+        methods = mp.get_all_start_methods()
+        if start_method is not None and not subprocess:
+            raise ValueError(
+                f"start_method={start_method!r} is for worker processes: pass subprocess=True with it, or "
+                "leave it out."
+            )
+        if start_method is not None and start_method not in methods:
+            raise ValueError(f"Unknown start_method {start_method!r}: this platform has {methods}, or None.")
         self.closed = False
+        self.subprocess = subprocess
+        self.start_method: str | None = None
         if subprocess:
-            method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-            context = mp.get_context(method)
+            self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+            context = mp.get_context(self.start_method)
             self._copies: list[_LocalCopy | _RemoteCopy] = [
-                _RemoteCopy(fn, agent_indicator, context) for fn in env_fns
+                _RemoteCopy(fn, agent_indicator, context, c) for c, fn in enumerate(env_fns)
             ]
         else:
-            self._copies = [_LocalCopy(fn, agent_indicator) for fn in env_fns]
+            self._copies = [_LocalCopy(fn, agent_indicator, c) for c, fn in enumerate(env_fns)]
         try:
             for copy in self._copies:
                 copy.send("describe")
@@ -206,6 +251,13 @@ class MultiAgentVecEnv(VecEnv):
         inner = slot_spaces.observation_space
         self._obs = np.zeros((n_slots, *inner.shape), dtype=inner.dtype)  # type: ignore[misc]
         self._masks = np.ones((n_slots, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
+        self.check_finite = check_finite
+        self._check_obs = check_finite and np.issubdtype(self._obs.dtype, np.floating)  # others are finite
+        self._episode_steps = [0] * self.num_copies  # steps into each copy's episode (for error messages)
+
+    def __repr__(self) -> str:
+        where = f"worker processes ({self.start_method})" if self.subprocess else "this process"
+        return f"MultiAgentVecEnv({self.num_copies} copies x {self.num_agents} agents, in {where})"
 
     # -- stepping -------------------------------------------------------------------------------
 
@@ -229,8 +281,10 @@ class MultiAgentVecEnv(VecEnv):
         for c, (obs, masks, infos) in enumerate(_gather(self._copies)):
             self._store(c, obs, masks)
             self.reset_infos[self._copy_slice(c)] = infos
+        self._episode_steps = [0] * self.num_copies
         self._reset_seeds()
         self._reset_options()
+        self._check_values(None, None)
         return self._observations()
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -260,20 +314,73 @@ class MultiAgentVecEnv(VecEnv):
             s = self._copy_slice(c)
             self._store(c, obs, masks)
             rewards[s], dones[s] = copy_rewards, copy_dones
-            for k, info in enumerate(copy_infos):
-                if masks is not None:
-                    info["action_mask"] = masks[k]
-                if "reset_info" in info:
-                    self.reset_infos[c * self.num_agents + k] = info.pop("reset_info")
-                if self.action_mask_in_obs and "terminal_observation" in info:
-                    info["terminal_observation"] = {
-                        "observation": info["terminal_observation"],
-                        "action_mask": info["terminal_action_mask"].astype(np.int8),
-                    }
+            if masks is not None:
+                for info, mask in zip(copy_infos, masks, strict=True):
+                    info["action_mask"] = mask
+            self._episode_steps[c] += 1
             infos.extend(copy_infos)
         if errors:  # the copies that stepped are stored; the one that raised did not step
             errors[0].raise_error()
+        self._check_values(rewards, infos)
+        if dones.any():
+            for i in np.flatnonzero(dones).tolist():
+                info = infos[i]
+                terminal = info["terminal_observation"]
+                if self._check_obs and not np.isfinite(terminal).all():
+                    when = f"as its terminal observation, at step {self._episode_steps[i // self.num_agents]}"
+                    raise self._non_finite_obs_error(i, terminal, when)
+                if self.action_mask_in_obs:
+                    info["terminal_observation"] = {
+                        "observation": terminal,
+                        "action_mask": info["terminal_action_mask"].astype(np.int8),
+                    }
+        for c in range(self.num_copies):
+            first = c * self.num_agents
+            if "copy_done" in infos[first]:  # the copy has reset
+                self._episode_steps[c] = 0
+                for k in range(first, first + self.num_agents):
+                    self.reset_infos[k] = infos[k].pop("reset_info")
         return self._observations(), rewards, dones, infos
+
+    # -- the checks of each reset and step --------------------------------------------------------
+
+    def _check_values(self, rewards: np.ndarray | None, infos: list[dict[str, Any]] | None) -> None:
+        """Finite observations and rewards, and a legal action for every live agent, each checked over
+        all slots at once; only on failure is the slot found. ``infos`` None: at reset."""
+        if self._check_obs and not np.isfinite(self._obs).all():
+            i = int(np.flatnonzero(~np.isfinite(self._obs.reshape(self.num_envs, -1)).all(axis=1))[0])
+            raise self._non_finite_obs_error(i, self._obs[i], self._when(i, infos))
+        if rewards is not None and self.check_finite and not np.isfinite(rewards).all():
+            i = int(np.flatnonzero(~np.isfinite(rewards))[0])
+            beyond = " (rewards are float32: one beyond ±3.4e38 becomes inf)" if np.isinf(rewards[i]) else ""
+            what = f"a non-finite reward ({rewards[i]}){beyond} {self._when(i, infos)}"
+            raise ValueError(f"The env gave {self._slot_name(i)} {what}. {_FIX_NON_FINITE}")
+        if self._masks is not None and not self._masks.any(axis=1).all():
+            i = int(np.flatnonzero(~self._masks.any(axis=1))[0])
+            raise ValueError(
+                f"The env gave {self._slot_name(i)} an all-False action mask {self._when(i, infos)}: no "
+                "action is legal, so no learner can act. Mend the env's action_mask: a live agent needs at "
+                "least one legal action (one with nothing to do is done, or takes a no-op)."
+            )
+
+    def _slot_name(self, i: int) -> str:
+        return f"agent {self.slot_agents[i]!r} (slot {i}, env copy {self.slot_copies[i]})"
+
+    def _when(self, i: int, infos: list[dict[str, Any]] | None) -> str:
+        c = int(self.slot_copies[i])
+        if infos is None:
+            return "at reset"
+        if "copy_done" in infos[c * self.num_agents]:
+            return f"at its copy's reset after step {self._episode_steps[c]} of the episode"
+        return f"at step {self._episode_steps[c]} of its episode"
+
+    def _non_finite_obs_error(self, i: int, obs: np.ndarray, when: str) -> ValueError:
+        bad = np.flatnonzero(~np.isfinite(obs))
+        return ValueError(
+            f"The env gave {self._slot_name(i)} a non-finite observation {when}: {bad.size} of its "
+            f"{obs.size} values are NaN or inf (the first, at flat index {bad[0]}, is {obs.flat[bad[0]]}). "
+            + _FIX_NON_FINITE
+        )
 
     # -- what a multi-agent learner reads ---------------------------------------------------------
 
@@ -295,11 +402,9 @@ class MultiAgentVecEnv(VecEnv):
 
     def _stop_copies(self) -> None:
         for copy in self._copies:
-            with contextlib.suppress(OSError):
-                copy.send("close")
+            copy.send("close")
         for copy in self._copies:
-            with contextlib.suppress(EOFError, OSError):
-                copy.recv()
+            copy.recv()  # a worker that died answers with its error, which closing ignores
             copy.stop()
 
     def close(self) -> None:
