@@ -50,8 +50,9 @@ class MADQN(SafeSavesMixin, DQN):
     On a multi-agent VecEnv with parameter sharing (one slot per agent), transitions whose info says
     ``inactive`` are stored with priority 0 and never learned from. When the env exposes
     ``action_masks()``, exploration and greedy actions pick legal actions only, and the target's greedy
-    next action is taken over the legal actions given by ``info["action_mask"]``. On any other SB3 VecEnv
-    this is Double DQN with PER. Epsilon-greedy exploration draws its coin per slot.
+    next action is taken over the legal actions given by ``info["action_mask"]`` (docs/design.md lists
+    every info key read). On any other SB3 VecEnv this is Double DQN with PER. Epsilon-greedy exploration
+    draws its coin per slot.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
     :param env: The environment to learn from (if registered in Gym, can be str); its action space
@@ -87,8 +88,8 @@ class MADQN(SafeSavesMixin, DQN):
         network of the global state; Rashid et al. 2018). Transitions are then stored jointly per env
         copy and the loss is on the mixed team Q; agents that are not in the episode add nothing.
     :param mixer_kwargs: keyword arguments of the mixer (QMIX: ``embed_dim``, ``hypernet_dim``)
-    :param team_reward: with a mixer, how the team reward is made from the agents' rewards when the env
-        gives none in ``info["team_reward"]``: ``"sum"`` or ``"mean"``
+    :param team_reward: with a mixer, how the team reward is made from the agents' rewards: ``"sum"`` or
+        ``"mean"``
     :param target_update_interval: update the target network every ``target_update_interval``
         environment steps.
     :param exploration_fraction: fraction of entire training period over which the exploration rate is reduced
@@ -199,8 +200,7 @@ class MADQN(SafeSavesMixin, DQN):
         self.team_reward = team_reward
         # (n_agents, state_dim, whether the state is the env's own), found once an env is given
         self.mixer_layout: tuple[int, int, bool] | None = None
-        # Whether the env gives action masks, found at each `learn()`
-        self._env_has_masks = False
+        self._env_has_masks = False  # whether the env gives action masks, found at each learn()
         check_arguments(self)
         if _init_setup_model:
             self._setup_model()
