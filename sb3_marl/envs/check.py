@@ -4,6 +4,7 @@ seconds, and report what would go wrong when training on it, each finding with i
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import signal
@@ -292,29 +293,21 @@ def _join(names: list[str]) -> str:
     return shown if len(names) <= _MAX_NAMED else f"{shown} and {len(names) - _MAX_NAMED} more"
 
 
-def _copy(x: Any) -> Any:
+def _digest(x: Any) -> Any:
+    """``x`` with each array replaced by its shape, dtype and hash: small to keep, and equal exactly
+    when the arrays are."""
     if isinstance(x, dict):
-        return {k: _copy(v) for k, v in x.items()}
+        return {k: _digest(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_copy(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.copy()
+        return [_digest(v) for v in x]
+    if isinstance(x, np.ndarray | np.generic):
+        a = np.ascontiguousarray(x)
+        return a.shape, str(a.dtype), hashlib.sha1(a.tobytes()).hexdigest()
     return x
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
-    except TypeError:
-        return bool(a == b)
-
-
 def _first_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    return next((part for part in a if not _same(a[part], b.get(part))), None)
+    return next((part for part in a if a[part] != b.get(part)), None)
 
 
 class _Checker:
@@ -357,7 +350,7 @@ class _Checker:
         self.mask_source: str | None = None
         self.masks_given = 0
         self.mask_turns = 0
-        self.first_frames: list[dict[str, Any]] = []  # episode 0: what the env returned, for the replay
+        self.first_frames: list[dict[str, Any]] = []  # episode 0: digests of what the env returned
         self.first_actions: list[Any] = []
         self.deadline = self.probe_deadline = math.inf  # set when the run starts
 
@@ -502,14 +495,7 @@ class _Checker:
             for what, space_of in (("observation", obs), ("action", act))
             if len(groups := self._group_by_space(space_of)) > 1
         ]
-        if not differ:
-            self.add(
-                "info",
-                "spaces",
-                f"All {len(self.agents)} agents share observation space {obs[self.agents[0]]} and action "
-                f"space {act[self.agents[0]]}.",
-            )
-        elif not self.agent_indicator:
+        if differ and not self.agent_indicator:
             self.add(
                 "warning",
                 "spaces-differ",
@@ -519,7 +505,7 @@ class _Checker:
                 "Append a one-hot agent id: make_vec_env(..., agent_indicator=True).",
                 self.agents,
             )
-        else:
+        elif differ:
             self.add(
                 "info",
                 "spaces-differ",
@@ -724,7 +710,7 @@ class _Checker:
         where = f"the reset of episode {e}"
         self._after_reset(acting, obs, where)
         if record:
-            self.first_frames.append({"observations": _copy(obs)})
+            self.first_frames.append({"observations": _digest(obs)})
         length = 0
         terms: dict[str, Any] = {}
         truncs: dict[str, Any] = {}
@@ -751,7 +737,7 @@ class _Checker:
                     "terminations": terms,
                     "truncations": truncs,
                 }
-                self.first_frames.append(_copy({**frame, "agents": now}))
+                self.first_frames.append(_digest({**frame, "agents": now}))
             self.unknown({*obs, *rewards, *now}, where)
             self.reward_rows.append(self.rewards_row(acting, rewards, where))
             for agent, o in obs.items():
@@ -821,7 +807,7 @@ class _Checker:
     def _aec_frame(self, env: AECEnv) -> dict[str, Any]:
         selected = env.agent_selection if env.agents else None
         observation = env.observe(selected) if selected is not None else None
-        return _copy(
+        return _digest(
             {
                 "agent": selected,
                 "observation": observation,
@@ -924,9 +910,9 @@ class _Checker:
             env.reset(seed=self.seed)
             first = self._aec_frame(env)
         else:
-            first = {"observations": _copy(env.reset(seed=self.seed)[0])}
+            first = {"observations": _digest(env.reset(seed=self.seed)[0])}
         n = 0
-        if not _same(first, self.first_frames[0]):
+        if first != self.first_frames[0]:
             self.add(
                 "warning",
                 "reset-not-deterministic",
@@ -945,7 +931,7 @@ class _Checker:
                 frame = self._aec_frame(env)
             else:
                 obs, rew, term, trunc, _ = env.step(action)
-                frame = _copy(
+                frame = _digest(
                     {
                         "observations": obs,
                         "rewards": rew,
@@ -966,8 +952,8 @@ class _Checker:
                 return
         self.current = "the second env's second reset"
         again = env.reset(seed=self.seed)
-        again_first = self._aec_frame(env) if is_aec else {"observations": _copy(again[0])}
-        if not _same(again_first, self.first_frames[0]):
+        again_first = self._aec_frame(env) if is_aec else {"observations": _digest(again[0])}
+        if again_first != self.first_frames[0]:
             self.add(
                 "warning",
                 "reset-not-deterministic",
