@@ -9,6 +9,7 @@ is quick.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pickle
 import sys
@@ -79,6 +80,17 @@ def _count(minimum: int) -> Callable[[str], int]:
 
 
 POSITIVE, NON_NEGATIVE = _count(1), _count(0)
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"give a positive number of seconds, got {text}")
+    return value
 
 
 def _progress_bar(args: argparse.Namespace) -> bool:
@@ -166,13 +178,32 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from sb3_marl.envs import resolve_env
-    from sb3_marl.inspection import report_lines
+    from sb3_marl.envs.check import check_env
+    from sb3_marl.inspection import inspect_env, report_lines
 
     resolve_env(args.env)  # an unknown env is named first
     env_kwargs = check_env_kwargs(args.env, parse_env_kwargs(args.env_kwargs), "--env-kwargs")
-    lines, handled = report_lines(args.env, env_kwargs, args.steps)
-    print("\n".join(lines))
-    return 0 if handled else 1
+    vec_env = inspect_env(args.env, env_kwargs)
+    found = None
+    if args.steps > 0:
+        found = check_env(
+            args.env,
+            env_kwargs,
+            agent_indicator=args.agent_indicator,
+            max_steps=args.steps,
+            max_episodes=args.episodes,
+            max_seconds=args.seconds,
+            seed=args.seed,
+        )
+    ok = vec_env.problem is None and (found is None or found.ok)
+    if args.json:
+        check = None if found is None else found.to_dict()
+        print(json.dumps({"ok": ok, "vec_env": vec_env.to_dict(), "check": check}, indent=2))
+    else:
+        print("\n".join(report_lines(vec_env)))
+        if found is not None:
+            print(f"\n{found.to_text()}")
+    return 0 if ok else 1
 
 
 # -- the parser ----------------------------------------------------------------------------------------
@@ -319,19 +350,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        help="report what the VecEnv will make of a PettingZoo env",
-        description="Inspect a PettingZoo env: API, agents and spaces, padding, action masks, global state, "
-        "whether agents die or join (seen in random play), which algorithms fit, and what cannot be handled. "
-        "Exits 1 when the VecEnv cannot handle the env.",
+        help="diagnose a PettingZoo env, and say what the VecEnv will make of it",
+        description="Read a PettingZoo env's API, agents and spaces, and what the VecEnv makes of them "
+        "(padding, action masks, global state, the algorithms that fit); then play it with random legal "
+        "actions, bounded by --steps, --episodes and --seconds, and report each finding with its fix: "
+        "observations outside their space, non-finite or float64; reward scale and sign per agent, and "
+        "agents whose rewards move against each other; determinism under a seed; masks; agents that die; "
+        "time limits; speed. Exits 1 on an error or when the VecEnv cannot handle the env.",
         formatter_class=_HelpFormatter,
     )
     _add_env_arguments(check)
     check.add_argument(
         "--steps",
         type=NON_NEGATIVE,
-        default=300,
-        help="random steps played to look for agents dying or joining",
+        default=1000,
+        help="most env steps of random play (0: read the spaces only)",
     )
+    check.add_argument("--episodes", type=POSITIVE, default=50, help="most episodes of random play")
+    check.add_argument(
+        "--seconds", type=_positive_seconds, default=30.0, help="the most seconds the check may take"
+    )
+    check.add_argument("--seed", type=int, default=0, help="seed of the first episode and of the actions")
+    check.add_argument(
+        "--agent-indicator",
+        action="store_true",
+        help="you train with agent_indicator=True (one-hot agent ids tell different spaces apart)",
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     check.set_defaults(func=_check)
     return parser
 

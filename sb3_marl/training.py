@@ -60,6 +60,7 @@ class TrainConfig:
         (``sb3_marl.terminal``); 2: SB3's own output and logger tables instead (their ``ep_rew_mean`` is
         one agent's return)
     :param progress_bar: show a progress bar (on stderr)
+    :param callbacks: more SB3 callbacks, run after the built-in ones (e.g. a sweep's reporter; not saved)
     """
 
     algo: str
@@ -79,6 +80,7 @@ class TrainConfig:
     eval_episodes: int = 10
     verbose: int = 1
     progress_bar: bool = False
+    callbacks: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name in ("timesteps", "n_envs", "eval_episodes"):
@@ -154,7 +156,7 @@ def plan_run(config: TrainConfig) -> RunPlan:
         **check_env_kwargs(config.env, config.env_kwargs, "--env-kwargs"),
     }
     wrapper = env_wrapper(params.get("env_wrapper"))
-    report = inspect_env(config.env, env_kwargs, wrapper, probe_steps=0)
+    report = inspect_env(config.env, env_kwargs, wrapper)
     if report.problem is not None:
         raise ConfigError(f"The VecEnv cannot handle {config.env}: {report.problem}")
     why = spec.misfit(config.env, report.slot_action_space, report.needs_masks)
@@ -288,6 +290,7 @@ def train(config: TrainConfig) -> TrainResult:
                     verbose=min(config.verbose, 1),
                 )
             )
+        callbacks.extend(config.callbacks)
         # the terminal callback draws its own bar
         sb3_bar = config.progress_bar and config.verbose != 1
         model.learn(plan.timesteps, callback=callbacks, progress_bar=sb3_bar)
