@@ -4,9 +4,10 @@ Throughput: ``add`` of one VecEnv step (``--n-envs`` transitions, 18-float32 obs
 simple_spread, Discrete(5) actions) and ``sample(batch) + update_priorities`` at capacity 1M with
 alpha 0.6 and beta 0.4, for both buffers. Ours defers the tree's node updates to the next query,
 so every 64th timed add also makes one query, which does the work deferred since. The two buffers
-alternate in short timed chunks and the table reports the median rate over chunks, in this
-process's CPU time, so other work on a busy machine disturbs them little and alike. Higher is
-better; ours/cpprb is the number to read.
+alternate in short chunks timed in this process's CPU time, in alternating order
+(benchmarks/timing.py): the adds fill both buffers side by side, so each round's ratio compares
+them at the same fill. Ratios are medians over rounds with 95% bootstrap intervals. Higher is better;
+ours/cpprb is the number to read.
 
 Memory: the bytes of every NumPy array a 1M-transition buffer holds (storage and sum/min trees),
 ours against SB3's ReplayBuffer with the same spaces, and the same comparison by tracemalloc.
@@ -17,28 +18,29 @@ ours against SB3's ReplayBuffer with the same spaces, and the same comparison by
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import time
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
+from timing import cpu_seconds, format_ratio, interleave, make_parser, parse, print_header, ratio, target_line
 
 from sb3_marl.buffers import PrioritizedReplayBuffer
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, (18,), np.float32)
 ACT_SPACE = spaces.Discrete(5)
 ALPHA, BETA = 0.6, 0.4
+TARGET_ADD, TARGET_SAMPLE, TARGET_MEMORY = 2.0, 2.0, 1.10
 
 
 def make_ours(capacity: int, n_envs: int) -> PrioritizedReplayBuffer:
     return PrioritizedReplayBuffer(capacity, OBS_SPACE, ACT_SPACE, device="cpu", n_envs=n_envs, alpha=ALPHA)
 
 
-def make_cpprb(capacity: int):
+def make_cpprb(capacity: int) -> Any:
     import cpprb
 
     obs = {"shape": 18, "dtype": np.float32}
@@ -78,27 +80,26 @@ def traced_bytes(build: Callable[[], object]) -> int:
     return size
 
 
-def timed(fn: Callable[[], None], calls: int) -> float:
-    """Calls per second of ``fn`` over ``calls`` calls, in CPU time."""
-    start = time.process_time()
-    for _ in range(calls):
-        fn()
-    return calls / max(time.process_time() - start, 1e-9)
+def timed(fn: Callable[[], None], calls: int, per_call: int = 1) -> Callable[[], float]:
+    """A chunk: ``calls`` calls of ``fn``, returning ``per_call * calls`` per CPU second."""
+
+    def calls_of_fn() -> None:
+        for _ in range(calls):
+            fn()
+
+    return lambda: per_call * calls / max(cpu_seconds(calls_of_fn), 1e-9)
 
 
 def main() -> None:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser = make_parser(__doc__, {"fill": 120_000, "samples": 1000})
     parser.add_argument("--capacity", type=int, default=1_000_000)
     parser.add_argument("--n-envs", type=int, default=6, help="transitions per add (VecEnv slots)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--fill", type=int, default=None, help="transitions added (default: capacity)")
-    parser.add_argument("--samples", type=int, default=3000, help="sample+update calls per buffer")
+    parser.add_argument("--samples", type=int, default=10_000, help="sample+update calls per buffer")
     parser.add_argument("--chunk", type=int, default=100, help="calls per timed chunk")
-    parser.add_argument("--quick", action="store_true", help="--fill 120000 --samples 1000 (under a minute)")
-    args = parser.parse_args()
-    if args.quick:
-        args.fill, args.samples = 120_000, 1000
+    args = parse(parser)
+    print_header()
     fill = args.fill or args.capacity
     n, batch = args.n_envs, args.batch_size
 
@@ -131,31 +132,27 @@ def main() -> None:
         i = step["cpprb"] = (step["cpprb"] + 1) % 64
         theirs.update_priorities(theirs.sample(batch, beta=BETA)["indexes"], prios[i])
 
-    keys = ("add ours", "add cpprb", "sample ours", "sample cpprb")
-    rates: dict[str, list[float]] = {key: [] for key in keys}
-    for c in range(max(fill // n // args.chunk, 1)):  # alternate which goes first
-        pair = [("add ours", add_ours), ("add cpprb", add_cpprb)]
-        for key, fn in pair if c % 2 == 0 else pair[::-1]:
-            rates[key].append(timed(fn, args.chunk) * n)
-    for c in range(max(args.samples // args.chunk, 1)):
-        pair = [("sample ours", sample_ours), ("sample cpprb", sample_cpprb)]
-        for key, fn in pair if c % 2 == 0 else pair[::-1]:
-            rates[key].append(timed(fn, args.chunk))
-    med = {key: statistics.median(values) for key, values in rates.items()}
+    add_rounds, sample_rounds = max(fill // n // args.chunk, 2), max(args.samples // args.chunk, 2)
+    adds = interleave(
+        {"ours": timed(add_ours, args.chunk, n), "cpprb": timed(add_cpprb, args.chunk, n)}, add_rounds
+    )
+    samples = interleave(
+        {"ours": timed(sample_ours, args.chunk), "cpprb": timed(sample_cpprb, args.chunk)}, sample_rounds
+    )
 
     print(
         f"capacity {args.capacity:,}, {fill:,} transitions added ({n} per add), batch {batch}, "
-        f"alpha {ALPHA}, beta {BETA}; medians over timed chunks of {args.chunk} calls"
+        f"alpha {ALPHA}, beta {BETA}; chunks of {args.chunk} calls, {add_rounds} rounds of adds and "
+        f"{sample_rounds} of sample+update; rates: medians over rounds; ratios: median of per-round ratios "
+        "[95% bootstrap CI]"
     )
-    print(f"{'operation':<34}{'sb3_marl':>12}{'cpprb':>12}{'ours/cpprb':>12}")
-    print(
-        f"{'add (transitions/s)':<34}{med['add ours']:>12,.0f}{med['add cpprb']:>12,.0f}"
-        f"{med['add ours'] / med['add cpprb']:>12.3f}"
-    )
-    print(
-        f"{'sample+update (batches/s)':<34}{med['sample ours']:>12,.0f}{med['sample cpprb']:>12,.0f}"
-        f"{med['sample ours'] / med['sample cpprb']:>12.3f}"
-    )
+    print(f"{'operation':<34}{'sb3_marl':>12}{'cpprb':>12}{'ours/cpprb':>26}")
+    for what, rates in (("add (transitions/s)", adds), ("sample+update (batches/s)", samples)):
+        ours_rate, cpprb_rate = statistics.median(rates["ours"]), statistics.median(rates["cpprb"])
+        both = f"{ours_rate:>12,.0f}{cpprb_rate:>12,.0f}"
+        print(f"{what:<34}{both}{format_ratio(ratio(rates, 'ours', 'cpprb')):>26}")
+    print(target_line("add ours/cpprb", ratio(adds, "ours", "cpprb"), TARGET_ADD))
+    print(target_line("sample+update ours/cpprb", ratio(samples, "ours", "cpprb"), TARGET_SAMPLE))
 
     size = 1_000_000
     sb3 = lambda: ReplayBuffer(size, OBS_SPACE, ACT_SPACE, device="cpu", n_envs=n)  # noqa: E731
@@ -166,10 +163,9 @@ def main() -> None:
     print(f"{'measure':<34}{'PER (ours)':>12}{'SB3 Replay':>12}{'ours/SB3':>12}")
     for name, (a, b) in (("NumPy array nbytes", nbytes), ("tracemalloc", traced)):
         print(f"{name:<34}{a / 1e6:>12.1f}{b / 1e6:>12.1f}{a / b:>12.3f}")
-    print(
-        f"target: memory ours/SB3 <= 1.10 -> {nbytes[0] / nbytes[1]:.3f} "
-        f"({'met' if nbytes[0] / nbytes[1] <= 1.1 else 'MISSED'})"
-    )
+    memory = nbytes[0] / nbytes[1]
+    verdict = "met" if memory <= TARGET_MEMORY else "MISSED"
+    print(f"target: memory ours/SB3 <= {TARGET_MEMORY:.2f} -> {memory:.3f} ({verdict})")
 
 
 if __name__ == "__main__":

@@ -1,34 +1,47 @@
-"""The statistics of the learning report (benchmarks/learning.py), checked by hand."""
+"""The statistics of the learning report (sb3_marl.benchmark.stats), checked by hand.
+
+The hand values are two-sided 95% t quantiles as printed tables give them, to 3 decimals: the intervals
+(scipy's exact quantiles) must match them to that rounding."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
+from scipy import stats
 
-from benchmarks.learning import best, difference_ci, mean_ci, t95, training_mean
+from sb3_marl.benchmark.stats import best, difference_ci, mean_ci, training_mean
+
+
+def t_table(value: float) -> object:
+    """A t quantile as a 3-decimal table prints it."""
+    return pytest.approx(value, abs=5e-4)
 
 
 def test_t_quantiles():
-    assert t95(1) == 12.706 and t95(9) == 2.262 and t95(30) == 2.042
-    assert t95(4.9) == t95(4)  # fractional Welch degrees of freedom round down: a wider interval
-    assert t95(1000) == 2.042  # past the table: its last value, wider than the normal 1.96
+    assert stats.t.ppf(0.975, 1) == t_table(12.706)
+    assert stats.t.ppf(0.975, 9) == t_table(2.262)
+    assert stats.t.ppf(0.975, 30) == t_table(2.042)
 
 
 def test_mean_ci_by_hand():
     mean, half = mean_ci([1.0, 2.0, 3.0])  # sd 1, n 3, t(2) = 4.303
-    assert mean == 2.0 and half == pytest.approx(4.303 / math.sqrt(3))
+    assert mean == 2.0 and half * math.sqrt(3) == t_table(4.303)
     assert math.isnan(mean_ci([5.0])[1])
+    assert mean_ci([4.0, 4.0]) == (4.0, 0.0)
 
 
 def test_welch_difference_by_hand():
     # Variances of the means 1/3 each; Welch's df = (2/3)^2 / ((1/3)^2/2 + (1/3)^2/2) = 4, t(4) = 2.776.
     diff, half = difference_ci([2.0, 3.0, 4.0], [1.0, 2.0, 3.0])
-    assert diff == 1.0 and half == pytest.approx(2.776 * math.sqrt(2 / 3))
-    # Unequal spreads: df = (1/3 + 4/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 2.94..., rounded down to 2.
+    assert diff == 1.0 and half / math.sqrt(2 / 3) == t_table(2.776)
+    # Unequal spreads: df = (1/3 + 4/3)^2 / ((1/3)^2/2 + (4/3)^2/2) = 50/17 = 2.94..., between t(3) = 3.182
+    # and t(2) = 4.303, and no longer rounded down to 2.
     diff, half = difference_ci([1.0, 2.0, 3.0], [0.0, 2.0, 4.0])
-    assert diff == 0.0 and half == pytest.approx(4.303 * math.sqrt(5 / 3))
+    assert diff == 0.0 and half == pytest.approx(stats.t.ppf(0.975, 50 / 17) * math.sqrt(5 / 3))
+    assert 3.182 < half / math.sqrt(5 / 3) < 4.303
     assert difference_ci([1.0, 1.0], [0.0, 0.0]) == (1.0, 0.0)
+    assert math.isnan(difference_ci([1.0], [0.0, 2.0])[1])
 
 
 def test_training_mean_and_best_skip_nothing_but_the_start():

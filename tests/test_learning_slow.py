@@ -13,16 +13,10 @@ import time
 import numpy as np
 import pytest
 import torch as th
+from stable_baselines3.common.utils import set_random_seed as seed_everything
 
-from benchmarks.learning import (
-    N_AGENTS,
-    build_spread_model,
-    evaluate_spread,
-    greedy,
-    make_spread_vec_env,
-    seed_everything,
-    spread_preset,
-)
+from sb3_marl.benchmark.methods import N_AGENTS, build_spread_model, make_spread_vec_env, spread_preset
+from sb3_marl.benchmark.runs import evaluate_spread, greedy
 
 SEED = 0
 JOINT_STEPS = 100_000  # 300k agent steps

@@ -1,0 +1,362 @@
+"""The methods of the learning benchmark, one registry entry each: name, label, preset and builder.
+
+simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions):
+
+- ``madqn``: MADQN (Double DQN, PER, dueling, n-step) with parameter sharing on our VecEnv, with the
+  `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml)
+- ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
+- ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``)
+  and the preset's ``mixer_overrides``: ``n_steps=1`` and a target update every 10k timesteps
+- ``madqn_lrdecay``, ``madqn_agentid``: the preset with a learning rate decaying linearly from 1e-3 to 0,
+  or with a one-hot agent id appended to observations (``agent_indicator``)
+- ``madqn_long``: the decaying learning rate and a replay buffer of 1M agent transitions
+- ``madqn_long_t10k``: the preset with ``benchmarks/hyperparams/madqn_long.yml`` laid over it (as
+  ``sb3-marl train --hyperparams`` does): ``madqn_long`` with a target update every 10k timesteps
+- ``ppo``: SB3 PPO with parameter sharing on our VecEnv
+- ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
+  ``concat_vec_envs_v1``), whose time-outs are terminal; it has no ``seed()``, so torch, NumPy and
+  ``random`` are seeded here and the env's first reset is seeded. It takes the MADQN preset without
+  dueling, Double DQN and PER.
+- ``random``, ``nearest`` (each agent heads for its nearest landmark) and ``scripted`` (each agent heads
+  for the nearest landmark no other agent is closer to): floor and references, not trained
+
+CartPole-v1: ``madqn`` against SB3 ``dqn``, both with the rl-baselines3-zoo CartPole-v1 settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.utils import set_random_seed
+
+from sb3_marl.config import load_hyperparams, parse_schedule
+
+SPREAD_ID = "mpe2.simple_spread_v3"
+SPREAD_KWARGS: dict[str, Any] = {"N": 3, "max_cycles": 25, "continuous_actions": False}
+N_AGENTS = 3
+# The repository's benchmarks/ folder (the long-run overlay is read from there).
+BENCHMARKS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "benchmarks")
+
+Act = Callable[[np.ndarray], np.ndarray]
+
+# Published reference, EPyMARL (Papoudakis et al. 2021, arXiv:2006.07869), MPE Spread, paper scale;
+# as we read it, not confirmed against the paper's table here.
+PUBLISHED = {"QMIX (EPyMARL)": -126.6, "IQL (EPyMARL)": -132.6}
+
+
+def to_paper(mpe2_return: float) -> float:
+    """The published (old MPE, per-agent average) scale of a 3-agent 25-step simple_spread team return."""
+    return 2 * mpe2_return - 75
+
+
+def from_paper(paper_return: float) -> float:
+    """The mpe2 team return of a published (paper scale) simple_spread return."""
+    return (paper_return + 75) / 2
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the learning benchmark.
+
+    :param env: ``"spread"`` or ``"cartpole"``
+    :param name: its name on the command line and in run files
+    :param label: its name in tables and plots
+    :param preset: its hyperparameters (stored with its runs); for a method that is not trained, ``{}``
+    :param build: ``build(seed, preset)`` -> the model, on its training env; None when not trained
+    :param policy: for a method that is not trained: ``policy(rng)`` -> the acting function
+    """
+
+    env: str
+    name: str
+    label: str
+    preset: Callable[[], dict[str, Any]] = field(default=dict)
+    build: Callable[[int, dict[str, Any]], BaseAlgorithm] | None = None
+    policy: Callable[[np.random.Generator], Act] | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.build is not None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Presets
+
+# SB3 PPO on simple_spread: the project's ppo.yml entry.
+PPO_SPREAD: dict[str, Any] = {
+    "n_envs": 8,
+    "learning_rate": 3e-4,
+    "n_steps": 128,
+    "batch_size": 256,
+    "n_epochs": 10,
+    "gamma": 0.95,
+    "gae_lambda": 0.95,
+    "clip_range": 0.2,
+    "ent_coef": 0.01,
+    "policy_kwargs": {"net_arch": [128, 128]},
+}
+
+# rl-baselines3-zoo hyperparams/dqn.yml, CartPole-v1 (n_timesteps 5e4).
+ZOO_CARTPOLE: dict[str, Any] = {
+    "learning_rate": 2.3e-3,
+    "batch_size": 64,
+    "buffer_size": 100_000,
+    "learning_starts": 1000,
+    "gamma": 0.99,
+    "target_update_interval": 10,
+    "train_freq": 256,
+    "gradient_steps": 128,
+    "exploration_fraction": 0.16,
+    "exploration_final_eps": 0.04,
+    "policy_kwargs": {"net_arch": [256, 256]},
+}
+
+
+def demo_preset(overlay: str | None = None) -> dict[str, Any]:
+    """The `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml), with
+    its budget ``n_timesteps`` (agent steps) and without its policy and env kwargs.
+
+    :param overlay: a hyperparameter file whose simple_spread entry is laid over the preset
+    """
+    entry = load_hyperparams("madqn", SPREAD_ID, overlay)
+    for key in ("policy", "env_kwargs"):
+        entry.pop(key, None)
+    return entry
+
+
+def madqn_preset(changes: dict[str, Any] | None = None, overlay: str | None = None) -> Callable[[], dict]:
+    """The preset of a MADQN variant: the demo preset with ``changes``, then the preset's settings for a
+    mixer (``mixer_overrides``) when it has one.
+
+    :param changes: hyperparameters changed from the preset
+    :param overlay: the name of a file in ``benchmarks/hyperparams/`` laid over the preset
+    """
+
+    def preset() -> dict[str, Any]:
+        base = demo_preset(os.path.join(BENCHMARKS_DIR, "hyperparams", overlay) if overlay else None)
+        base.pop("n_timesteps", None)
+        mixer_overrides = base.pop("mixer_overrides", {})
+        base.update(changes or {})
+        base.update(mixer_overrides.get(base.get("mixer"), {}))
+        return base
+
+    return preset
+
+
+def supersuit_dqn_preset() -> dict[str, Any]:
+    """The MADQN preset as SB3's DQN takes it: no dueling, Double DQN or PER."""
+    config = madqn_preset()()
+    for key in ("double_q", "prioritized_replay"):
+        config.pop(key, None)
+    config["policy_kwargs"] = {k: v for k, v in config.get("policy_kwargs", {}).items() if k != "dueling"}
+    return config
+
+
+# ----------------------------------------------------------------------------------------------------
+# Builders
+
+
+def make_spread_vec_env(n_envs: int, seed: int, agent_indicator: bool = False) -> Any:
+    """A monitored ``make_vec_env`` simple_spread env of ``n_envs`` copies.
+
+    :param n_envs: env copies
+    :param seed: seed of the copies
+    :param agent_indicator: append a one-hot agent id to observations
+    """
+    from sb3_marl.envs import make_vec_env
+
+    return make_vec_env(
+        SPREAD_ID, n_envs=n_envs, seed=seed, env_kwargs=SPREAD_KWARGS, agent_indicator=agent_indicator
+    )
+
+
+def build_madqn_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+    from sb3_marl.madqn import MADQN
+
+    config = dict(preset)
+    env = make_spread_vec_env(config.pop("n_envs"), seed, config.pop("agent_indicator", False))
+    config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
+    return MADQN("MlpPolicy", env, seed=seed, device="cpu", **config)
+
+
+def build_ppo_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+    from stable_baselines3 import PPO
+
+    config = dict(preset)
+    return PPO(
+        "MlpPolicy", make_spread_vec_env(config.pop("n_envs"), seed), seed=seed, device="cpu", **config
+    )
+
+
+def build_supersuit_dqn(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+    import supersuit
+    from mpe2 import simple_spread_v3
+    from stable_baselines3 import DQN
+
+    config = dict(preset)
+    env = supersuit.pettingzoo_env_to_vec_env_v1(simple_spread_v3.parallel_env(**SPREAD_KWARGS))
+    env = supersuit.concat_vec_envs_v1(env, config.pop("n_envs"), num_cpus=0, base_class="stable_baselines3")
+    set_random_seed(seed)  # DQN(seed=...) raises: SuperSuit's VecEnv has no seed()
+    # Its reset(seed=...) calls the missing seed() too: seed the copies' generators through the inner
+    # ConcatVecEnv; SB3's unseeded reset in learn() keeps them.
+    env.venv.reset(seed=seed)
+    return DQN("MlpPolicy", env, device="cpu", **config)
+
+
+def build_cartpole(algo: str) -> Callable[[int, dict[str, Any]], BaseAlgorithm]:
+    """The builder of ``algo`` (``"madqn"`` or ``"dqn"``) on CartPole-v1, one env."""
+
+    def build(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+        from stable_baselines3 import DQN
+        from stable_baselines3.common.env_util import make_vec_env
+
+        from sb3_marl.madqn import MADQN
+
+        env = make_vec_env("CartPole-v1", n_envs=1, seed=seed)
+        return (MADQN if algo == "madqn" else DQN)("MlpPolicy", env, seed=seed, device="cpu", **preset)
+
+    return build
+
+
+def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+    """The model of the trained simple_spread method ``method`` on its training env.
+
+    :param method: a registry name, e.g. ``"madqn"``
+    :param seed: the run's seed
+    :param preset: its hyperparameters (:func:`spread_preset`)
+    """
+    build = get_method("spread", method).build
+    if build is None:
+        raise ValueError(f"{method!r} is not trained: it has no model to build")
+    return build(seed, preset)
+
+
+def spread_preset(method: str) -> dict[str, Any]:
+    """The hyperparameters of the simple_spread method ``method`` (as stored with its runs).
+
+    :param method: a registry name
+    """
+    return get_method("spread", method).preset()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Policies without training
+
+
+def _steer(targets: np.ndarray, vel: np.ndarray) -> np.ndarray:
+    """Discrete actions toward relative ``targets``: mpe2's ``_set_action`` maps 0 no-op, 1 left (-x),
+    2 right (+x), 3 down (-y), 4 up (+y). The agent steers on ``target - 0.3 * velocity``, so that it
+    brakes before it overshoots (0.3 did best among 0, 0.3, 0.5, 1)."""
+    steer = targets - 0.3 * vel
+    horizontal = np.abs(steer[:, 0]) >= np.abs(steer[:, 1])
+    return np.where(horizontal, np.where(steer[:, 0] > 0, 2, 1), np.where(steer[:, 1] > 0, 4, 3)).astype(
+        np.int64
+    )
+
+
+def nearest_landmark_actions(obs: np.ndarray) -> np.ndarray:
+    """Each agent moves toward its nearest landmark (two agents may pick the same one). simple_spread
+    observations are ``[self_vel(2), self_pos(2), landmark_rel(3*2), other_agent_rel(2*2), comm(4)]``.
+
+    :param obs: one observation row per slot
+    """
+    obs = np.asarray(obs).reshape(len(obs), -1)
+    rel = obs[:, 4:10].reshape(-1, 3, 2)
+    nearest = rel[np.arange(len(obs)), np.linalg.norm(rel, axis=2).argmin(axis=1)]
+    return _steer(nearest, obs[:, 0:2])
+
+
+def scripted_actions(obs: np.ndarray) -> np.ndarray:
+    """Each agent moves toward the nearest landmark that no other agent is closer to: from its own
+    observation it computes the greedy assignment (closest agent-landmark pair first, then the closest
+    of the rest, ...), which every agent computes alike, and heads for the landmark it is assigned.
+
+    :param obs: one observation row per slot
+    """
+    obs = np.asarray(obs).reshape(len(obs), -1)
+    landmarks = obs[:, 4:10].reshape(-1, 3, 2)
+    agents = np.concatenate([np.zeros((len(obs), 1, 2)), obs[:, 10:14].reshape(-1, 2, 2)], axis=1)
+    targets = np.zeros((len(obs), 2))
+    for row in range(len(obs)):
+        dist = np.linalg.norm(landmarks[row][None, :, :] - agents[row][:, None, :], axis=2)
+        while True:
+            agent, landmark = np.unravel_index(np.argmin(dist), dist.shape)
+            if agent == 0:
+                targets[row] = landmarks[row, landmark]
+                break
+            dist[agent, :] = np.inf
+            dist[:, landmark] = np.inf
+    return _steer(targets, obs[:, 0:2])
+
+
+def _random_policy(rng: np.random.Generator) -> Act:
+    return lambda obs: rng.integers(0, 5, len(obs))
+
+
+# ----------------------------------------------------------------------------------------------------
+# The registry: the table's and the plots' order is this order.
+
+
+def _madqn(
+    name: str, label: str, changes: dict[str, Any] | None = None, overlay: str | None = None
+) -> Method:
+    return Method("spread", name, label, madqn_preset(changes, overlay), build_madqn_spread)
+
+
+METHODS: tuple[Method, ...] = (
+    _madqn("madqn", "MADQN (PER, double, dueling)"),
+    _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}),
+    _madqn("madqn_vdn", "MADQN + VDN (n_steps 1, target update 10k)", {"mixer": "vdn"}),
+    _madqn("madqn_qmix", "MADQN + QMIX (n_steps 1, target update 10k)", {"mixer": "qmix"}),
+    _madqn(
+        "madqn_lrdecay", "MADQN, learning rate 1e-3 decaying linearly to 0", {"learning_rate": "lin_1e-3"}
+    ),
+    _madqn("madqn_agentid", "MADQN, one-hot agent id in observations", {"agent_indicator": True}),
+    _madqn(
+        "madqn_long",
+        "MADQN, long-run settings: learning rate 1e-3 decaying to 0, buffer 1M",
+        {"learning_rate": "lin_1e-3", "buffer_size": 1_000_000},
+    ),
+    _madqn(
+        "madqn_long_t10k",
+        "MADQN, long-run settings and a target update every 10k timesteps",
+        overlay="madqn_long.yml",
+    ),
+    Method("spread", "ppo", "SB3 PPO, parameter sharing", lambda: dict(PPO_SPREAD), build_ppo_spread),
+    Method(
+        "spread",
+        "supersuit_dqn",
+        "SB3 DQN on SuperSuit's vector path",
+        supersuit_dqn_preset,
+        build_supersuit_dqn,
+    ),
+    Method("spread", "random", "random", policy=_random_policy),
+    Method("spread", "nearest", "scripted: nearest landmark", policy=lambda rng: nearest_landmark_actions),
+    Method("spread", "scripted", "scripted: nearest unclaimed landmark", policy=lambda rng: scripted_actions),
+    Method(
+        "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")
+    ),
+    Method("cartpole", "dqn", "SB3 DQN (zoo settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("dqn")),
+)
+ENVS = ("spread", "cartpole")
+
+
+def env_methods(env: str) -> list[Method]:
+    """The registered methods of ``env``, in order."""
+    return [method for method in METHODS if method.env == env]
+
+
+def get_method(env: str, name: str) -> Method:
+    """The registered method ``name`` of ``env``.
+
+    :raises ValueError: naming the methods of ``env`` when ``name`` is not one of them
+    """
+    for method in METHODS:
+        if (method.env, method.name) == (env, name):
+            return method
+    names = ", ".join(method.name for method in env_methods(env))
+    raise ValueError(f"Unknown method {name!r} for env {env!r}; choose from: {names}")

@@ -1,0 +1,155 @@
+"""The learning benchmark as a library: its registry, the interquartile mean and bootstrap intervals, the
+results table, the README section and the plots (sb3_marl.benchmark)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from sb3_marl.benchmark.methods import METHODS, env_methods, get_method
+from sb3_marl.benchmark.report import (
+    README_END,
+    README_START,
+    format_interval,
+    group_runs,
+    load_runs,
+    replace_section,
+    results_page,
+    summarize,
+)
+from sb3_marl.benchmark.stats import bootstrap_ci, iqm, iqm_ci, median_ci
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_iqm_by_hand():
+    # Sorted 1..7, 100: a quarter (2 values) cut at each end leaves 3, 4, 5, 6.
+    values = np.array([7.0, 1.0, 100.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    assert iqm(values) == 4.5
+    estimate, low, high = iqm_ci([values])
+    assert estimate == 4.5 and low <= 4.5 <= high and high < 100
+
+
+def test_stratified_bootstrap_resamples_each_stratum_alone():
+    # Two tasks of very different scales: resampling within each keeps 5 runs of each in every resample,
+    # so the pooled IQM barely moves; pooled resampling would swing between the tasks.
+    strata = [[0.0, 0.1, 0.0, 0.1, 0.0], [10.0, 10.1, 10.0, 10.1, 10.0]]
+    estimate, low, high = iqm_ci(strata)
+    assert low <= estimate <= high and high - low < 0.2
+    pooled = bootstrap_ci([strata[0] + strata[1]], iqm)
+    assert pooled[2] - pooled[1] > 3
+
+
+def test_bootstrap_agrees_with_rliable():
+    try:
+        from rliable import library, metrics
+    except Exception as error:  # rliable 1.2's arch fails to import with pandas 3 (TypeError)
+        pytest.skip(f"rliable not importable: {error}")
+    scores = np.array([[-53.0], [-50.0], [-57.0], [-40.0], [-45.0], [-61.0], [-48.0]])
+    points, intervals = library.get_interval_estimates(
+        {"m": scores}, lambda s: np.array([metrics.aggregate_iqm(s)]), reps=20_000
+    )
+    estimate, low, high = iqm_ci([scores[:, 0]])
+    assert estimate == pytest.approx(points["m"][0])
+    assert (low, high) == pytest.approx((intervals["m"][0, 0], intervals["m"][1, 0]), abs=1.0)
+
+
+def test_median_ci_and_its_edges():
+    median, low, high = median_ci([0.9, 1.0, 1.1, 1.2, 0.8])
+    assert median == 1.0 and 0.8 <= low <= 1.0 <= high <= 1.2
+    assert median_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+    assert all(math.isnan(v) for v in median_ci([2.0])[1:])
+    with pytest.raises(ValueError, match=r"needs at least one value in every stratum, got sizes \[3, 0\]"):
+        bootstrap_ci([[1.0, 2.0, 3.0], []], np.median)
+
+
+def test_registry_is_one_structure_with_clear_errors():
+    assert len({(m.env, m.name) for m in METHODS}) == len(METHODS)
+    assert [m.name for m in env_methods("cartpole")] == ["madqn", "dqn"]
+    with pytest.raises(
+        ValueError, match=r"Unknown method 'madqnn' for env 'spread'; choose from: madqn, madqn_noper"
+    ):
+        get_method("spread", "madqnn")
+    vdn = get_method("spread", "madqn_vdn").preset()
+    assert (vdn["mixer"], vdn["n_steps"], vdn["target_update_interval"]) == ("vdn", 1, 10_000)
+    long_run = get_method("spread", "madqn_long_t10k").preset()
+    assert long_run["learning_rate"] == "lin_1e-3" and long_run["buffer_size"] == 1_000_000
+    assert long_run["target_update_interval"] == 10_000 and "n_timesteps" not in long_run
+    dqn = get_method("spread", "supersuit_dqn").preset()
+    assert "dueling" not in dqn["policy_kwargs"] and "double_q" not in dqn and "prioritized_replay" not in dqn
+    assert not get_method("spread", "scripted").trained and get_method("spread", "ppo").trained
+
+
+def _run(method: str, seed: int, final: float, budget: int = 1000) -> dict:
+    curve = [
+        {"joint_steps": 0, "return_mean": -80.0, "return_std": 1.0, "train_wall_s": 0.0},
+        {"joint_steps": budget, "return_mean": final, "return_std": 1.0, "train_wall_s": 10.0 + seed},
+    ]
+    return {
+        "env": "spread",
+        "method": method,
+        "seed": seed,
+        "budget": budget,
+        "eval_every": budget,
+        "eval_episodes": 20,
+        "curve": curve,
+    }
+
+
+def test_results_table_by_hand():
+    runs = [_run("madqn", s, f) for s, f in ((0, -1.0), (1, -2.0), (2, -3.0))]
+    runs += [_run("madqn_noper", s, f) for s, f in ((0, -5.0), (1, -6.0), (2, -7.0))]
+    lines, csv_rows = results_page(group_runs(runs), quick=False, run_folder="docs/learning_runs/")
+    row = next(line for line in lines if line.startswith("| spread | MADQN (PER, double, dueling) |"))
+    # Mean -2, sd 1, t(2) = 4.303: half-width 4.303 / sqrt(3) = 2.48; paper scale 2 * -2 - 75 = -79.
+    cells = [cell.strip() for cell in row.split("|")[1:-1]]
+    assert cells[2:7] == ["3 (0, 1, 2)", "1,000", "-2.0 ± 2.5", cells[5], "-79.0"]
+    assert cells[5].startswith("-2.0 [") and cells[9] == "11"
+    assert cells[10] == (
+        "`python benchmarks/learning.py --env spread --methods madqn --seeds 0 1 2 --steps 1000 "
+        "--eval-every 1000 --eval-episodes 20`"
+    )
+    # Difference 4, both sd 1: Welch's df 4, t(4) = 2.776, half-width 2.776 * sqrt(2/3) = 2.27.
+    assert any("minus MADQN without PER | 1,000 | 3 vs 3 | 4.0 ± 2.3 (better)" in line for line in lines)
+    assert csv_rows[1].startswith("spread,madqn,0 1 2,1000,-2.000,2.484,-2.000,")
+
+
+def test_summary_of_one_seed_has_no_interval():
+    summary = summarize([_run("madqn", 0, -35.0)])
+    assert math.isnan(summary.final[1]) and format_interval(*summary.iqm) == "-35.0 [n/a]"
+
+
+def test_replace_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"head\n{README_START}\nold\n{README_END}\ntail\n")
+    replace_section(str(readme), ["new 1", "new 2"])
+    assert readme.read_text() == f"head\n{README_START}\nnew 1\nnew 2\n{README_END}\ntail\n"
+    readme.write_text("no markers\n")
+    with pytest.raises(
+        ValueError, match=r"has no <!-- learning-results:start --> \.\.\. <!-- learning-results:end -->"
+    ):
+        replace_section(str(readme), ["x"])
+
+
+def test_readme_shows_the_table_of_the_stored_runs():
+    """README.md's learning-results section is what ``benchmarks/learning.py --report --write-readme``
+    writes from ``docs/learning_runs/``."""
+    runs = load_runs(os.path.join(ROOT, "docs", "learning_runs"))
+    lines, _ = results_page(group_runs(runs), quick=False, run_folder="docs/learning_runs/")
+    with open(os.path.join(ROOT, "README.md")) as file:
+        section = file.read().split(README_START)[1].split(README_END)[0]
+    assert section == "\n" + "\n".join(lines[4:]) + "\n"
+
+
+def test_plots_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from sb3_marl.benchmark.plot import Level, learning_plots, plot_curves
+
+    groups = group_runs([_run("madqn", 0, -40.0), _run("madqn", 1, -45.0), _run("random", 0, -80.0, 0)])
+    learning_plots(groups, "spread", quick=True, docs=str(tmp_path))
+    assert (tmp_path / "learning_simple_spread_quick.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plot_curves(str(tmp_path / "none.png"), [Level("x", 1.0, "grey", "--")], "t", "x", "y")
+    assert not (tmp_path / "none.png").exists()
