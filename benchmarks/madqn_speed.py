@@ -55,6 +55,7 @@ def fused_adam(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "policy_kwargs": policy_kwargs}
 
 
+# The target's two sides ("SB3 DQN, fused Adam" and "MADQN PER on") are neighbours in every round.
 ALGOS: dict[str, Callable[[Any, dict[str, Any]], BaseAlgorithm]] = {
     "SB3 DQN": lambda env, kw: DQN("MlpPolicy", env, **kw),
     "SB3 DQN, fused Adam": lambda env, kw: DQN("MlpPolicy", env, **fused_adam(kw)),

@@ -5,7 +5,8 @@ median with a 95% bootstrap interval.
 Each rival is timed in many short chunks, in this process's CPU time (``time.process_time``). A round
 runs one chunk of every rival, in the listed order on even rounds and reversed on odd ones, so the
 chunks of a round sit next to each other and no rival always goes first. A ratio is taken per round
-(a rival's chunk against the reference's neighbouring chunk), so load that drifts over the run hits
+(a rival's chunk against the reference's chunk of the same round; the scripts list the two sides of
+each target next to each other, so those chunks are neighbours), so load that drifts over the run hits
 both sides of each ratio alike; the table gives the median ratio over the rounds and its 95% bootstrap
 interval. A target is met when the median reaches it and the interval's lower end is no more than
 0.05 below it (issue 15).
