@@ -17,10 +17,11 @@ from typing import Any
 from sb3_contrib import MaskablePPO
 
 from sb3_marl import make_vec_env
-from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
+from sb3_marl.callbacks import save_model
 from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import MultiAgentPolicy, RandomPolicy, make_env, run_episode
 from sb3_marl.madqn import MADQN
+from sb3_marl.terminal import TerminalLogCallback
 
 ENV_ID = "pettingzoo.classic.connect_four_v3"
 
@@ -60,7 +61,7 @@ def main(config: Config) -> None:
             n_steps=256,
             batch_size=256,
             seed=config.seed,
-            verbose=1,
+            verbose=0,
         )
     elif config.algo == "madqn":
         model = MADQN(
@@ -73,11 +74,11 @@ def main(config: Config) -> None:
             exploration_fraction=0.3,
             policy_kwargs={"dueling": True},
             seed=config.seed,
-            verbose=1,
+            verbose=0,
         )
     else:
         raise SystemExit(f"--algo must be maskable_ppo or madqn, got {config.algo!r}")
-    model.learn(config.total_timesteps, callback=MultiAgentStatsCallback())
+    model.learn(config.total_timesteps, callback=TerminalLogCallback())
     save_model(model, os.path.join(config.output, "model.zip"))
     env.close()
 

@@ -17,10 +17,11 @@ from typing import Any
 import supersuit as ss
 
 from sb3_marl import make_vec_env
-from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
+from sb3_marl.callbacks import save_model
 from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
 from sb3_marl.madqn import MADQN
+from sb3_marl.terminal import TerminalLogCallback
 
 ENV_ID = "pettingzoo.butterfly.pistonball_v6"
 
@@ -73,9 +74,9 @@ def main(config: Config) -> None:
         exploration_final_eps=0.02,
         policy_kwargs={"dueling": True},
         seed=config.seed,
-        verbose=1,
+        verbose=0,
     )
-    model.learn(config.total_timesteps, callback=MultiAgentStatsCallback())
+    model.learn(config.total_timesteps, callback=TerminalLogCallback())
     save_model(model, os.path.join(config.output, "model.zip"))
     env.close()
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from stable_baselines3.common.callbacks import BaseCallback
+
 from sb3_marl import make_vec_env
-from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
+from sb3_marl.callbacks import save_model
 from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
 from sb3_marl.madqn import MADQN
+from sb3_marl.terminal import TerminalLogCallback
 
 ENV_ID = "mpe2.simple_spread_v3"
 
@@ -71,17 +74,16 @@ def main(config: Config) -> None:
         prioritized_replay_alpha=config.prioritized_replay_alpha,
         policy_kwargs={"dueling": config.dueling, "net_arch": [128, 128]},
         seed=config.seed,
-        verbose=1,
+        verbose=0,
     )
     run = None
+    callbacks: list[BaseCallback] = [TerminalLogCallback()]  # a row of team and agent returns now and then
     if config.wandb_project:
         from sb3_marl.integrations.wandb import MultiAgentWandbCallback, init_wandb
 
         run = init_wandb(config.wandb_project, config=vars(config), dir=config.output)
-        callback = MultiAgentWandbCallback(run, env_id=ENV_ID, env_kwargs=env_kwargs)
-    else:
-        callback = MultiAgentStatsCallback()
-    model.learn(config.total_timesteps, callback=callback)
+        callbacks.append(MultiAgentWandbCallback(run, env_id=ENV_ID, env_kwargs=env_kwargs))
+    model.learn(config.total_timesteps, callback=callbacks)
     save_model(model, os.path.join(config.output, "model.zip"))
     env.close()
     if run is not None:

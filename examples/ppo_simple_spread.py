@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from stable_baselines3 import PPO
 
 from sb3_marl import make_vec_env
-from sb3_marl.callbacks import MultiAgentEvalCallback, MultiAgentStatsCallback, save_model
+from sb3_marl.callbacks import MultiAgentEvalCallback, save_model
 from sb3_marl.config import option, parse_config
 from sb3_marl.evaluation import RandomPolicy, evaluate_policy, make_env
+from sb3_marl.terminal import TerminalLogCallback
 
 ENV_ID = "mpe2.simple_spread_v3"
 
@@ -57,12 +58,12 @@ def main(config: Config) -> None:
         ent_coef=config.ent_coef,
         policy_kwargs={"net_arch": [128, 128]},
         seed=config.seed,
-        verbose=1,
+        verbose=0,
     )
     evaluation = MultiAgentEvalCallback(
         ENV_ID, config.eval_freq, config.eval_episodes, seed=config.seed, best_model_save_path=config.output
     )
-    model.learn(config.total_timesteps, callback=[MultiAgentStatsCallback(), evaluation])
+    model.learn(config.total_timesteps, callback=[TerminalLogCallback(), evaluation])
     save_model(model, os.path.join(config.output, "model.zip"))
     env.close()
 
