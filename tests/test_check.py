@@ -162,6 +162,67 @@ class StuckDeadAEC(AECEnv):
         self.terminations["p0"] = True  # done, but never leaves env.agents
 
 
+class DyingTurnEnv(AECEnv):
+    """Players ``p0, p1, p2`` move in turn (the mover gets reward 1); ``p2`` is terminated at move 2,
+    the others are truncated after move ``n_moves``."""
+
+    metadata = {"name": "dying_turn_v0"}
+    render_mode = None
+
+    def __init__(self, n_moves: int = 7) -> None:
+        self.possible_agents = ["p0", "p1", "p2"]
+        self.n_moves = n_moves
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return spaces.Box(0, 100, (1,), np.float32)
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Discrete(2)
+
+    def observe(self, agent: str) -> np.ndarray:
+        return np.array([self.t], np.float32)
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> None:
+        self.agents = list(self.possible_agents)
+        self.t = 0
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: dict[str, dict] = {a: {} for a in self.agents}
+        self.agent_selection = "p0"
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:  # step it out
+            for flags in (
+                self.rewards,
+                self._cumulative_rewards,
+                self.terminations,
+                self.truncations,
+                self.infos,
+            ):
+                del flags[agent]
+            self.agents.remove(agent)
+            self._clear_rewards()
+            self._select(agent)
+            return
+        self._clear_rewards()
+        self.t += 1
+        self.rewards[agent] = 1.0
+        if self.t == 2:
+            self.terminations["p2"] = True
+        if self.t >= self.n_moves:
+            self.truncations = dict.fromkeys(self.agents, True)
+        self._select(agent)
+
+    def _select(self, last: str) -> None:
+        """Next: an agent that is done (to be stepped out), else the next live one after ``last``."""
+        dead = [a for a in self.agents if self.terminations[a] or self.truncations[a]]
+        order = self.possible_agents[self.possible_agents.index(last) + 1 :] + self.possible_agents
+        self.agent_selection = dead[0] if dead else next((a for a in order if a in self.agents), last)
+
+
 def check(env_kwargs: dict[str, Any] | None = None, **bounds: Any) -> CheckReport:
     return check_env(FaultyEnv, env_kwargs, **{"max_steps": 200, "max_seconds": 10.0, **bounds})
 
@@ -215,6 +276,17 @@ def test_an_aec_agent_that_never_leaves_stops_at_max_steps():
     )
 
 
+def test_an_aec_agent_that_dies():
+    report = check_env(DyingTurnEnv, max_steps=200, max_seconds=10.0)
+    assert report.ok and report.api == "aec"
+    died = message(report, "agents-die")
+    assert died.startswith("Agents leave before their episode ends (terminated): ")
+    assert "(p2; first p2 at turn 1 of episode 0); their last observation comes back" in died
+    assert "by truncation" in message(report, "episodes")
+    assert "deterministic" in report.codes()
+    assert "opposed-rewards" not in report.codes()  # taking turns (rewards per cycle of turns)
+
+
 # -- findings on faulty envs --------------------------------------------------------------------------
 
 
@@ -254,8 +326,13 @@ def test_an_aec_agent_that_never_leaves_stops_at_max_steps():
             "Large rewards: a0's typical nonzero |reward| is",
         ),
         ({"reward_scale": 0.0}, "rewards-all-zero", "warning", "No agent got a nonzero reward in 200 steps"),
-        ({"zero_sum": True}, "zero-sum-rewards", "warning", "Rewards sum to (about) zero at every step"),
-        ({}, "cooperative-rewards", "info", "every agent gets the same reward at every step (a team reward"),
+        (
+            {"zero_sum": True},
+            "zero-sum-rewards",
+            "warning",
+            "Rewards sum to (about) zero in every step (of 200)",
+        ),
+        ({}, "cooperative-rewards", "info", "every agent gets the same reward in every step (a team reward"),
         (
             {"unseeded": "reset"},
             "reset-not-deterministic",
@@ -374,7 +451,7 @@ def test_simple_spread():
     assert report.ok and report.api == "parallel" and report.agents == ["agent_0", "agent_1", "agent_2"]
     assert "float64-observations" not in report.codes()  # mpe2's observations are float32
     assert "dtypes: float32." in message(report, "observations-ok")
-    assert "agents' per-step rewards move together" in message(report, "cooperative-rewards")
+    assert "agents' rewards per step move together" in message(report, "cooperative-rewards")
     assert "agent_0 [" in message(report, "rewards") and "(all ≤ 0)" in message(report, "rewards")
     assert "Episodes that reach max_cycles=25 end with truncations" in message(
         report, "time-limit-truncation"

@@ -344,7 +344,9 @@ class _Checker:
         self.stopped_by = "max_episodes"
         self.episodes: list[_Episode] = []
         self.deaths: list[_Death] = []
-        self.reward_rows: list[np.ndarray] = []
+        self.reward_rows: list[np.ndarray] = []  # per step (AEC: per cycle of turns, so turn-taking does not
+        # read as rewards moving against each other)
+        self.reward_unit = "step"
         self.obs_seen = 0
         self.obs_dtypes: dict[str, set[str]] = {}
         self.mask_source: str | None = None
@@ -466,6 +468,7 @@ class _Checker:
             self.act_spaces[a].seed(self.seed + k)
         self._check_spaces()
         play = self._play_aec if isinstance(env, AECEnv) else self._play_parallel
+        self.reward_unit = "cycle of turns" if isinstance(env, AECEnv) else "step"
         for e in range(self.max_episodes):
             if not self.room(self.probe_deadline) or not play(e):
                 break
@@ -647,11 +650,12 @@ class _Checker:
     def rewards_row(
         self, present: list[str], rewards: Any, where: str, row: np.ndarray | None = None
     ) -> np.ndarray:
-        """Add one step's rewards of the agents ``present`` to ``row`` (NaN for agents absent)."""
+        """Add one step's rewards of the agents ``present`` to ``row``, a new one if None (NaN: absent)."""
         if row is None:
             row = np.full(len(self.agents), np.nan)
-            row[[self.index[a] for a in present]] = 0.0
         for agent in present:
+            if np.isnan(row[self.index[agent]]):
+                row[self.index[agent]] = 0.0
             value = rewards.get(agent, 0.0) if isinstance(rewards, dict) else None
             try:
                 reward = float(value)  # type: ignore[arg-type]
@@ -839,6 +843,7 @@ class _Checker:
                 self.first_frames.append(self.call("observe", self._aec_frame, env))
 
         turns = dict.fromkeys(self.agents, 0)
+        cycle, cycle_left = np.full(len(self.agents), np.nan), 0  # rewards summed over a cycle of turns
         flagged: set[str] = set()
         kinds: set[str] = set()
         length = 0
@@ -847,6 +852,8 @@ class _Checker:
             where = f"turn {length} of episode {e}"
             live = [a for a in env.agents if not done(a)]
             before = list(env.agents)
+            if cycle_left == 0:
+                cycle, cycle_left = np.full(len(self.agents), np.nan), len(live)
             if done(agent):  # done at someone else's turn, not stepped out yet
                 action = None
             else:
@@ -855,8 +862,9 @@ class _Checker:
                 action = self.act(agent, obs, env.infos.get(agent), where)
                 turns[agent] += 1
                 length += 1
+                cycle_left -= 1
             step(action, where)
-            row = self.rewards_row(live, env.rewards, where)
+            self.rewards_row(live, env.rewards, where, cycle)
             self.unknown(env.agents, where)
             newly = [a for a in env.agents if a in self.index and a not in flagged and done(a)]
             kinds = {"terminated" if env.terminations.get(a) else "truncated" for a in newly} or kinds
@@ -872,7 +880,7 @@ class _Checker:
             while env.agents and done(env.agent_selection) and self.room(self.probe_deadline):
                 dead = env.agent_selection
                 step(None, where)
-                self.rewards_row(live, env.rewards, where, row)
+                self.rewards_row(live, env.rewards, where, cycle)
                 if dead in env.agents and done(dead):
                     self.note(
                         "error",
@@ -881,7 +889,9 @@ class _Checker:
                         f"step(None) for {dead}, done at {where}, left it in env.agents",
                     )
                     break
-            self.reward_rows.append(row)
+            if cycle_left == 0 or not env.agents:
+                self.reward_rows.append(cycle)
+                cycle_left = 0
             self._joined(before, list(env.agents), where)
         self.episodes.append(_Episode(length, max(turns.values()), not env.agents, kinds))
         return True
@@ -1092,7 +1102,7 @@ class _Checker:
             self.add(
                 "warning",
                 "rewards-all-zero",
-                f"No agent got a nonzero reward in {len(rows)} steps of random play: a sparse reward that "
+                f"No agent got a nonzero reward in {self.steps} steps of random play: a sparse reward that "
                 "random exploration may not find.",
                 "Check the reward, or shape it; explore longer (e.g. a slower epsilon decay).",
             )
@@ -1102,7 +1112,7 @@ class _Checker:
         costs = (
             " Rewards that are all ≤ 0 (costs) are fine." if any("all ≤ 0" in d for d in described) else ""
         )
-        self.add("info", "rewards", f"Per-step rewards under random play: {shown}.{costs}")
+        self.add("info", "rewards", f"Rewards per {self.reward_unit} under random play: {shown}.{costs}")
         if large:
             agent, typical, low, high = max(large, key=lambda x: x[1])
             self.add(
@@ -1129,9 +1139,9 @@ class _Checker:
             self.add(
                 "warning",
                 "zero-sum-rewards",
-                f"Rewards sum to (about) zero at every step ({len(values)} steps): a zero-sum game, where "
-                "one agent gains what another loses. The summed team return is always about 0 and says "
-                "nothing, and one shared policy plays every side (self-play).",
+                f"Rewards sum to (about) zero in every {self.reward_unit} (of {len(values)}): a zero-sum "
+                "game, where one agent gains what another loses. The summed team return is always about 0 "
+                "and says nothing, and one shared policy plays every side (self-play).",
                 "Judge training by per-agent returns or by wins against a fixed opponent (e.g. random "
                 "play), not by the team return; do not use value mixers (VDN/QMIX) here.",
                 self.agents,
@@ -1167,10 +1177,10 @@ class _Checker:
                 "warning",
                 "opposed-rewards",
                 f"Rewards move against each other: {_join(a_side)} vs {_join(b_side)} (correlation of "
-                f"per-step rewards {corr[worst]:.2f} over {counts[worst]} steps; {n_pairs} opposed pair(s) "
-                "of agents): a mixed or adversarial game. One shared policy plays both sides, and a "
-                "summed team return (the team statistics, VDN/QMIX mixers) adds up opposed goals and "
-                "misleads.",
+                f"their rewards per {self.reward_unit} {corr[worst]:.2f}, over {counts[worst]}; {n_pairs} "
+                "opposed pair(s) of agents): a mixed or adversarial game. One shared policy plays both "
+                "sides, and a summed team return (the team statistics, VDN/QMIX mixers) adds up opposed "
+                "goals and misleads.",
                 "Read per-agent returns, not the team return; use value mixers only within a cooperative "
                 "team; consider a model per side.",
                 sorted({*a_side, *b_side}, key=self.index.__getitem__),
@@ -1180,18 +1190,20 @@ class _Checker:
         pairs: np.ndarray = corr[np.triu_indices(n_agents, 1)]
         if full.size and np.allclose(full, full[:, :1]) and np.abs(full).sum() > 0:
             what = (
-                "every agent gets the same reward at every step (a team reward; a summed team return "
-                f"counts it {n_agents} times)"
+                f"every agent gets the same reward in every {self.reward_unit} (a team reward; a summed "
+                f"team return counts it {n_agents} times)"
             )
         elif np.isfinite(pairs).all() and (pairs > 0.5).all():
-            what = f"agents' per-step rewards move together (lowest correlation {pairs.min():.2f})"
+            what = (
+                f"agents' rewards per {self.reward_unit} move together (lowest correlation {pairs.min():.2f})"
+            )
         else:
             return
         self.add("info", "cooperative-rewards", f"A cooperative game: {what}.")
 
     def _summarize_episodes(self) -> None:
         ended = [e for e in self.episodes if e.ended]
-        if not ended:
+        if not ended and self.stopped_by != "error":
             self.add(
                 "warning",
                 "no-episode-ended",
@@ -1199,6 +1211,7 @@ class _Checker:
                 "time limits, deaths and returns are unchecked.",
                 "Raise max_steps / max_seconds (sb3-marl check --steps, --seconds).",
             )
+        if not ended:
             return
         lengths = [e.length for e in ended]
         by_kind = {k: sum(k in e.end_kinds for e in ended) for k in ("terminated", "truncated")}
