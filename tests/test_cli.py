@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-import torch as th
 import yaml
 
 from sb3_marl.algos import ALGOS
@@ -20,14 +19,6 @@ from sb3_marl.config import load_hyperparams, option, parse_config
 SPREAD = "mpe2.simple_spread_v3"
 CONNECT_FOUR = "pettingzoo.classic.connect_four_v3"
 QUIET = ["--verbose", "0", "--no-progress-bar"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
 
 
 def run_cli(*args: str, entry_point: bool = False) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ non-zero exit code, before anything is trained or written; a failed rerun leaves
 from __future__ import annotations
 
 import pytest
-import torch as th
 import yaml
 
 from sb3_marl.cli import main
@@ -12,14 +11,6 @@ from sb3_marl.cli import main
 SPREAD = "mpe2.simple_spread_v3"
 TRAIN = ["train", "--env", SPREAD, "--verbose", "0", "--no-progress-bar"]
 GOOD_CONFIG = yaml.safe_dump({"algo": "ppo", "env": SPREAD, "env_kwargs": {"max_cycles": 5}})
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
 
 
 def run_main(args: list[str]) -> int:

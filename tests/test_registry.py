@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 
 import pytest
-import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sb3_marl import make_vec_env
@@ -14,14 +13,6 @@ from sb3_marl.algos import ALGOS, MIXERS, AlgoSpec, fitting_algos, get_algo
 from sb3_marl.training import TrainConfig, plan_run
 
 SPREAD = "mpe2.simple_spread_v3"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
 
 
 def _build(cls: type[BaseAlgorithm], continuous: bool, **kwargs) -> BaseAlgorithm:
