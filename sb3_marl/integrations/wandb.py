@@ -9,39 +9,23 @@ needs TensorBoard and loses what is excluded from it, and it raises when no run 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
-import inspect
 import os
-import platform
 import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
-from enum import Enum
 from typing import Any
 
 import numpy as np
 import torch as th
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Figure, HParam, Image, KVWriter, Video, filter_excluded_keys
 
 from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
-from sb3_marl.evaluation import WrapperClass, record_video, unwrap_multi_agent
+from sb3_marl.evaluation import WrapperClass, record_video
+from sb3_marl.integrations.run_config import jsonable, run_config
 from sb3_marl.video import check_video_support, write_video
 
-_VERSIONED = (
-    "sb3-marl",
-    "stable-baselines3",
-    "sb3-contrib",
-    "torch",
-    "pettingzoo",
-    "gymnasium",
-    "numpy",
-    "wandb",
-)
 _MODES = ("offline", "online", "disabled", "shared")
-# Constructor arguments that are not hyperparameters.
-_NOT_HYPERPARAMETERS = {"self", "policy", "env", "verbose", "tensorboard_log", "_init_setup_model"}
 
 
 def _warn(message: str) -> None:
@@ -88,7 +72,7 @@ def init_wandb(
     do nothing), or None if even that fails (wandb not installed), and training goes on without W&B.
 
     :param project: the W&B project
-    :param mode: ``"online"``, ``"offline"`` or ``"disabled"``
+    :param mode: ``"online"``, ``"offline"``, ``"disabled"`` or ``"shared"``
     :param config: the run's config
     :param dir: the folder the run's files go under (made if missing)
     :param init_timeout: seconds an online run waits for the server before it is started offline
@@ -230,75 +214,6 @@ class WandbOutputFormat(KVWriter):
         """The run is finished by whoever started it."""
 
 
-def _jsonable(value: Any) -> Any:
-    """``value`` as config W&B can store: numbers, text, lists and dicts; other objects by name or repr."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Enum):
-        return _jsonable(value.value)
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return _jsonable(value._asdict())
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return repr(value)
-
-
-def hyperparameters(model: BaseAlgorithm) -> dict[str, Any]:
-    """The model's constructor arguments, as the model holds them (schedules by their repr)."""
-    params = {}
-    for name in inspect.signature(type(model).__init__).parameters:
-        if name in _NOT_HYPERPARAMETERS:
-            continue
-        for attr in (name, f"_{name}"):
-            if hasattr(model, attr):
-                params[name] = _jsonable(getattr(model, attr))
-                break
-    return params
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and of the packages a run depends on."""
-    versions = {"python": platform.python_version()}
-    for package in _VERSIONED:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
-def run_config(
-    model: BaseAlgorithm, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The config of a training run: algorithm, hyperparameters, env and package versions."""
-    env_config: dict[str, Any] = {"id": env_id, "kwargs": _jsonable(env_kwargs or {})}
-    vec_env = model.get_env()
-    if vec_env is not None:
-        env = unwrap_multi_agent(vec_env)
-        env_config.update(
-            name=env.get_attr("metadata", [0])[0].get("name"),
-            agents=list(env.possible_agents),
-            num_copies=env.num_copies,
-            num_slots=env.num_envs,
-            aec=env.is_aec,
-            observation_space=repr(env.observation_space),
-            action_space=repr(env.action_space),
-        )
-    return {
-        "algo": type(model).__name__,
-        "policy_class": _jsonable(model.policy_class),
-        "hyperparams": hyperparameters(model),
-        "env": env_config,
-        "versions": package_versions(),
-    }
-
-
 def _next_multiple(timesteps: int, freq: int) -> int:
     """The first multiple of ``freq`` after ``timesteps`` (0 when ``freq`` is 0: never)."""
     return (timesteps // freq + 1) * freq if freq else 0
@@ -398,7 +313,7 @@ class MultiAgentWandbCallback(MultiAgentStatsCallback):
         if not any(isinstance(f, WandbOutputFormat) and f.run is run for f in logger.output_formats):
             logger.output_formats.append(WandbOutputFormat(run, on_error=self._fail))
         config = run_config(self.model, self.env_id, self.env_kwargs)
-        config.update(_jsonable(self.extra_config))
+        config.update(jsonable(self.extra_config))
         run.config.update(config, allow_val_change=True)
 
     def _with_wandb(self, action: Callable[..., None], *args: Any) -> None:
