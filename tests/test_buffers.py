@@ -38,7 +38,9 @@ def add_step(
     next_obs = obs + np.array([0.5, 0.0], dtype=np.float32)
     reward = np.full(n_envs, float(t)) if rewards is None else rewards
     done = np.zeros(n_envs) if dones is None else dones
-    buffer.add(obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)], **arrays)
+    buffer.add(
+        obs, next_obs, np.full(n_envs, t % 3), reward, done, infos or [{} for _ in range(n_envs)], **arrays
+    )
 
 
 def naive_levels(leaves: np.ndarray, fanout: int, levels: int) -> tuple[list, list]:
