@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of errors")
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="{train,eval,check}", parser_class=_Parser
+        dest="command", required=True, metavar="{train,eval,check,sweep}", parser_class=_Parser
     )
 
     train = commands.add_parser(
@@ -378,6 +378,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     check.set_defaults(func=_check)
+
+    from sb3_marl.sweep import add_sweep_arguments
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run seeds and hyperparameter sweeps as Ray Tune trials (needs sb3-marl[ray])",
+        description="Run every (seed, point) as one Ray Tune trial of `sb3-marl train`, each in its own "
+        "folder, then write a table (mean ± 95% CI over seeds per point) and the learning curves. Rerun "
+        "the same command to resume a stopped sweep.",
+        formatter_class=_HelpFormatter,
+    )
+    _add_env_arguments(sweep)
+    add_sweep_arguments(sweep)
     return parser
 
 
