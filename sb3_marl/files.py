@@ -4,7 +4,6 @@ fsync it, then rename it over the target in one step."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pathlib
 import secrets
@@ -32,13 +31,13 @@ def _open_unnamed(folder: pathlib.Path) -> int | None:
 
 
 def _name_unnamed(fd: int, path: str) -> None:
-    """Give the unnamed file ``fd`` the name ``path``: ``linkat`` following ``/proc/self/fd/<fd>`` (which
-    ``os.link`` does not follow on Linux)."""
-    at_fdcwd, at_symlink_follow = -100, 0x400
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.linkat(at_fdcwd, f"/proc/self/fd/{fd}".encode(), at_fdcwd, os.fsencode(path), at_symlink_follow):
-        error = ctypes.get_errno()
-        raise OSError(error, os.strerror(error), path)
+    """Give the unnamed file ``fd`` the name ``path``. A ``src_dir_fd`` makes ``os.link`` call ``linkat``
+    with ``AT_SYMLINK_FOLLOW``, which follows ``/proc/self/fd/<fd>`` to the file itself."""
+    proc = os.open("/proc", os.O_RDONLY)
+    try:
+        os.link(f"self/fd/{fd}", path, src_dir_fd=proc)
+    finally:
+        os.close(proc)
 
 
 @contextlib.contextmanager
