@@ -2,12 +2,15 @@
 
 import sys
 
+import envs_for_tests
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from envs_for_tests import DeathEnv
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from sb3_marl import MADQN, make_vec_env
 from sb3_marl.apex import ApexMADQN, actor_epsilons
 
 ray = pytest.importorskip("ray")
@@ -47,7 +50,8 @@ def counters(seed: int) -> DummyVecEnv:
 @pytest.fixture
 def embedded_ray():
     ray.init(num_cpus=2, include_dashboard=False)
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors get Counter by value
+    for module in (sys.modules[__name__], envs_for_tests):  # the actors get the test envs by value
+        ray.cloudpickle.register_pickle_by_value(module)
     yield
     ray.shutdown()
 
@@ -113,6 +117,53 @@ def test_two_actors_deliver_every_transition_once_in_order_with_its_priority(emb
     full = [_return(t_, LENGTH - 1) for t_ in sampled_t]
     assert complete.sum() > 100
     assert samples.rewards.numpy().ravel()[complete] == pytest.approx(np.array(full)[complete], rel=1e-5)
+
+
+def deaths(seed: int):
+    """Copies of 3 agents where a1 dies at step 2 and a2 is cut at step 3 (a time-out), with masks."""
+    ends = {"a1": (2, True, False), "a2": (3, False, True)}
+    kwargs = {"ends": ends, "max_steps": 4, "info_masks": True}
+    return make_vec_env(DeathEnv, n_envs=2, seed=seed, env_kwargs=kwargs)
+
+
+def test_dead_slots_masks_and_time_outs_are_stored_as_single_process_madqn_stores_them(embedded_ray):
+    settings = dict(n_steps=N_STEPS, learning_starts=10**6, buffer_size=600, seed=0, device="cpu")
+    apex = ApexMADQN("MlpPolicy", deaths, n_actors=2, rollout_rows=ROWS, **settings)
+    apex.learn(2 * (2 * ROWS * 6))  # 2 rounds of 2 actors x ROWS rows x 6 slots
+    single = MADQN("MlpPolicy", deaths(0), train_freq=1, **settings)
+    single.learn(2 * ROWS * 6)  # the same 2 x ROWS rows of one actor's 6 slots
+    a, s = apex.replay_buffer, single.replay_buffer
+    assert a.pos == s.pos == 2 * ROWS
+    rows = slice(0, a.pos)
+    for actor in range(2):  # each actor's block of columns holds what single-process MADQN holds
+        cols = slice(6 * actor, 6 * actor + 6)
+        for name in (
+            "observations",
+            "next_observations",
+            "rewards",
+            "dones",
+            "timeouts",
+            "next_action_masks",
+        ):
+            assert (getattr(a, name)[rows, cols] == getattr(s, name)[rows]).all(), name
+        leaves = np.arange(a.pos)[:, None] * a.n_envs + np.arange(6 * actor, 6 * actor + 6)
+        inactive = s.priorities(np.arange(s.pos * 6)).reshape(-1, 6) == 0
+        assert inactive.any() and ((a.priorities(leaves.ravel()).reshape(-1, 6) == 0) == inactive).all()
+    assert a.timeouts[rows].any() and not a.next_action_masks[rows].all()
+
+
+def test_save_and_load_keep_the_learner(embedded_ray, tmp_path):
+    model = ApexMADQN("MlpPolicy", counters, n_actors=2, rollout_rows=ROWS, learning_starts=0, seed=0)
+    model.learn(2 * (2 * ROWS * 2))
+    assert model._n_updates > 0 and model._actors == []  # trained, actors ended with learn
+    model.save(tmp_path / "apex.zip")
+    loaded = ApexMADQN.load(tmp_path / "apex.zip", device="cpu")
+    assert loaded.n_actors == 2 and loaded.rollout_rows == ROWS
+    for key, value in model.policy.state_dict().items():
+        assert th.equal(loaded.policy.state_dict()[key], value)
+    loaded.set_env(counters(0))
+    loaded.learn(2 * ROWS * 2, reset_num_timesteps=False)
+    assert loaded.num_timesteps == 3 * (2 * ROWS * 2)
 
 
 @pytest.mark.slow

@@ -52,13 +52,14 @@ class ApexMADQN(MADQN):
     :param actor_cpus: CPUs Ray reserves for each actor
     :param gradient_steps: gradient steps after each round (SB3's ``train_freq`` is not used: a round is
         the unit of collection)
+    :param env: the learner's env (default: ``env_fn(seed)``; ``load`` passes the one it is given)
     :param kwargs: MADQN's other arguments (no ``mixer``)
     """
 
     def __init__(
         self,
         policy: str | type,
-        env_fn: Callable[[int], VecEnv],
+        env_fn: Callable[[int], VecEnv] | None = None,
         n_actors: int = 2,
         rollout_rows: int = 50,
         actor_epsilon: float = 0.4,
@@ -66,6 +67,7 @@ class ApexMADQN(MADQN):
         actor_cpus: float = 1.0,
         gradient_steps: int = 50,
         seed: int | None = None,
+        env: VecEnv | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("mixer") is not None:
@@ -88,7 +90,9 @@ class ApexMADQN(MADQN):
         self._actors: list[Any] = []
         self._pending: list[Any] = []
         self._pushed_at = 0
-        super().__init__(policy, env_fn(seed or 0), seed=seed, gradient_steps=gradient_steps, **kwargs)
+        if env is None and env_fn is not None:
+            env = env_fn(seed or 0)
+        super().__init__(policy, env, seed=seed, gradient_steps=gradient_steps, **kwargs)  # type: ignore[arg-type]
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -123,6 +127,10 @@ class ApexMADQN(MADQN):
         return total_timesteps, callback
 
     def _start_actors(self) -> None:
+        if self.env_fn is None:
+            raise ValueError(
+                "ApexMADQN needs env_fn, the function that makes each actor's VecEnv from a seed."
+            )
         ray = _ray()
         if not ray.is_initialized():
             ray.init()
