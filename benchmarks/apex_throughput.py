@@ -168,7 +168,7 @@ def main() -> None:
     bound = sample_rate / grad_rate * feed / actor_rate  # if the gradient step cost nothing more
     print(f"projection: at {args.grad_per_row} gradient steps per row ({slots} slots) one learner keeps up "
           f"with {feed:.0f} timesteps/s, about {feed / actor_rate:.1f} actors on their own cores (at most "
-          f"{bound:.1f} if only sampling and priority updates bound it, e.g. the gradient on a GPU)")  # fmt: skip
+          f"{bound:.1f} if sampling and priority updates alone bound it, as with a fast GPU)")  # fmt: skip
     if args.curve_timesteps:
         runs = {n: curve(k, args.curve_timesteps, args.curve_timesteps // 15, args.grad_per_row)
                 for n, k in names.items() if k != 1}  # fmt: skip
