@@ -181,17 +181,17 @@ def test_ape_x_learns_cartpole(embedded_ray):
         rollout_rows=64,
         gradient_steps=64,
         weight_push_interval=64,
-        learning_rate=2.3e-3,
+        learning_rate=1e-3,
         batch_size=64,
         buffer_size=100_000,
         learning_starts=1000,
         gamma=0.99,
-        target_update_interval=10,
-        exploration_final_eps=0.0,
+        n_steps=3,
+        target_update_interval=500,
         policy_kwargs={"net_arch": [256, 256]},
         seed=0,
         device="cpu",
     )
-    model.learn(60_000)
+    model.learn(80_000)  # measured here: 500 from 60k timesteps on (about 4 minutes on 2 shared cores)
     mean, _ = evaluate_policy(model, cartpole(100), n_eval_episodes=10, deterministic=True)
     assert mean >= 475
