@@ -58,12 +58,16 @@ class EnvCopy:
         self.obs = np.zeros((n, *space.shape), dtype=space.dtype)  # type: ignore[misc]
         self.masks = np.ones((n, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
         self.alive = np.zeros(n, dtype=bool)
+        self.n_alive = 0
         self.state_space: gym.Space | None = (
             getattr(env, "state_space", None) if hasattr(env, "state") else None
         )
         self._rows = np.arange(n)
+        self._plain_obs = slot_spaces.obs_dims is None  # observations used as they are: no padding
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
         self._own_mask_set = [False] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
+        # no env mask seen yet and every agent has all actions: any action in range is legal (no check)
+        self._all_legal = slot_spaces.discrete and all(mask.all() for mask in self._own_masks)
 
     # -- reading the env ------------------------------------------------------------------------
 
@@ -81,7 +85,10 @@ class EnvCopy:
             env_mask, raw = raw["action_mask"], raw["observation"]
         elif info is not None and "action_mask" in info:
             env_mask = info["action_mask"]
-        self.spaces.write_obs(self.obs, k, k, raw)
+        if self._plain_obs:
+            self.obs[k] = raw
+        else:
+            self.spaces.write_obs(self.obs, k, k, raw)
         if self.masks is None:
             return
         if not can_act:
@@ -91,6 +98,7 @@ class EnvCopy:
                 self.masks[k] = self._own_masks[k]
                 self._own_mask_set[k] = True
         else:
+            self._all_legal = False
             try:
                 self.masks[k] = self.spaces.legal_mask(k, env_mask)
             except ValueError as error:
@@ -104,9 +112,15 @@ class EnvCopy:
             self.masks[k, 0] = True
             self._own_mask_set[k] = False
 
+    def _join(self, k: int) -> None:
+        self.alive[k] = True
+        self.n_alive += 1
+
     def _leave(self, k: int) -> None:
         """Agent ``k`` is out of the episode: zero observation, action 0 only."""
-        self.alive[k] = False
+        if self.alive[k]:
+            self.alive[k] = False
+            self.n_alive -= 1
         self.obs[k] = 0
         self._noop(k)
 
@@ -131,8 +145,7 @@ class EnvCopy:
         return a
 
     def _result(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> StepResult:
-        masks = None if self.masks is None else self.masks.copy()
-        return self.obs, rewards, dones, infos, masks  # the VecEnv copies obs into its own buffer
+        return self.obs, rewards, dones, infos, self.masks  # the VecEnv copies both into arrays of its own
 
     # -- the slot interface ---------------------------------------------------------------------
 
@@ -142,6 +155,7 @@ class EnvCopy:
         """Reset the env; return slot observations, masks and per-slot reset infos."""
         self.obs[:] = 0
         self.alive[:] = False
+        self.n_alive = 0
         self.t = 0
         if self.is_aec:
             self.env.reset(seed=seed, options=options)
@@ -159,7 +173,7 @@ class EnvCopy:
                 raise self.unknown_agent_error(agent)
         for k, agent in enumerate(self.agents):
             if agent in self.env.agents:
-                self.alive[k] = True
+                self._join(k)
                 raw = self.env.observe(agent) if self.is_aec else raw_obs[agent]
                 can_act = not self.is_aec or agent == self.env.agent_selection
                 self._observe(k, raw, env_infos.get(agent), can_act)
@@ -176,16 +190,16 @@ class EnvCopy:
         rewards = np.zeros(n, dtype=np.float32)
         dones = np.zeros(n, dtype=bool)
         infos: list[dict[str, Any]] = [{} for _ in range(n)]
-        was_alive = self.alive.copy()
+        was_alive = None if self.n_alive == n else self.alive.copy()
         if self.is_aec:
             self._step_aec(actions, rewards, dones, infos)
         else:
             self._step_parallel(actions, rewards, dones, infos)
-        if not was_alive.all():
+        if was_alive is not None:
             for k in np.flatnonzero(~was_alive):
                 infos[k]["inactive"] = True
                 rewards[k] = 0.0
-        if not self.alive.any():
+        if self.n_alive == 0:
             terminal_state = None if self.state_space is None else self.state()
             _, _, reset_infos = self.reset()
             for info, reset_info in zip(infos, reset_infos, strict=True):
@@ -211,10 +225,11 @@ class EnvCopy:
         if self.masks is None:
             acting = {a: actions[self.index[a]] for a in env.agents}
         else:  # every live agent acts: check all their actions at once
-            illegal = self.alive & ~self.masks[self._rows, actions]
-            if illegal.any():
-                k = int(np.flatnonzero(illegal)[0])
-                self._env_action(k, actions[k])  # raises, saying why
+            if not self._all_legal:
+                illegal = self.alive & ~self.masks[self._rows, actions]
+                if illegal.any():
+                    k = int(np.flatnonzero(illegal)[0])
+                    self._env_action(k, actions[k])  # raises, saying why
             values = actions.tolist()
             acting = {a: values[self.index[a]] for a in env.agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
@@ -224,7 +239,7 @@ class EnvCopy:
             info.update(env_infos.get(agent, ()))
             if agent not in acting:  # an agent that joins the episode
                 if agent in env.agents:
-                    self.alive[k] = True
+                    self._join(k)
                     self._observe(k, raw, info)
                 continue
             self._observe(k, raw, info)

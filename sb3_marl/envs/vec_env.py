@@ -302,25 +302,19 @@ class MultiAgentVecEnv(VecEnv):
             copy.send("step", actions[self._copy_slice(c)])
 
     def step_wait(self) -> VecEnvStepReturn:
-        rewards = np.zeros(self.num_envs, dtype=np.float32)
-        dones = np.zeros(self.num_envs, dtype=bool)
-        infos: list[dict[str, Any]] = []
         results = [copy.recv() for copy in self._copies]
-        errors = [result for result in results if isinstance(result, _RemoteError)]
-        for c, result in enumerate(results):
-            if isinstance(result, _RemoteError):
-                continue
-            obs, copy_rewards, copy_dones, copy_infos, masks = result
-            s = self._copy_slice(c)
-            self._store(c, obs, masks)
-            rewards[s], dones[s] = copy_rewards, copy_dones
-            if masks is not None:
-                for info, mask in zip(copy_infos, masks, strict=True):
-                    info["action_mask"] = mask
-            self._episode_steps[c] += 1
-            infos.extend(copy_infos)
-        if errors:  # the copies that stepped are stored; the one that raised did not step
-            errors[0].raise_error()
+        if any(isinstance(result, _RemoteError) for result in results):
+            self._store_and_raise(results)
+        copy_obs, copy_rewards, copy_dones, copy_infos, copy_masks = zip(*results, strict=True)
+        np.concatenate(copy_obs, out=self._obs)
+        rewards, dones = np.concatenate(copy_rewards), np.concatenate(copy_dones)
+        infos: list[dict[str, Any]] = [info for slot_infos in copy_infos for info in slot_infos]
+        if self._masks is not None:
+            masks = np.concatenate(copy_masks)  # the infos keep rows of this array, never rewritten
+            self._masks[:] = masks
+            for info, mask in zip(infos, masks, strict=True):
+                info["action_mask"] = mask
+        self._episode_steps = [t + 1 for t in self._episode_steps]
         self._check_values(rewards, infos)
         if dones.any():
             for i in np.flatnonzero(dones).tolist():
@@ -341,6 +335,14 @@ class MultiAgentVecEnv(VecEnv):
                 for k in range(first, first + self.num_agents):
                     self.reset_infos[k] = infos[k].pop("reset_info")
         return self._observations(), rewards, dones, infos
+
+    def _store_and_raise(self, results: list[Any]) -> None:
+        """Store the copies that stepped, then raise the first error (the copy that raised did not step)."""
+        for c, result in enumerate(results):
+            if not isinstance(result, _RemoteError):
+                self._store(c, result[0], result[4])
+                self._episode_steps[c] += 1
+        next(result for result in results if isinstance(result, _RemoteError)).raise_error()
 
     # -- the checks of each reset and step --------------------------------------------------------
 
