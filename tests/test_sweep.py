@@ -71,6 +71,26 @@ def test_without_ray_the_command_says_how_to_install(capsys, monkeypatch, tmp_pa
     assert INSTALL == 'Ray is not installed: pip install "sb3-marl[ray]"'
 
 
+def test_optuna_missing_is_one_line(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    argv = [
+        "sweep",
+        "--env",
+        ENV,
+        "--algo",
+        "madqn",
+        "--grid",
+        "learning_rate=1e-3,5e-4",
+        "--search",
+        "optuna",
+    ]
+    assert main([*argv, "--output", str(tmp_path)]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "sb3-marl sweep: error: --search optuna needs Optuna: pip install optuna"
+    )
+
+
 def test_two_seeds_two_points_make_four_trials_and_one_table(tmp_path, ray_shutdown):
     config = SweepConfig(
         TrainConfig("madqn", ENV, wandb_project="sweep-test", wandb_mode="offline", **TINY),
