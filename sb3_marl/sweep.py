@@ -374,8 +374,9 @@ def _tuner(config: SweepConfig, points: list[dict[str, Any]], timesteps: int) ->
         )
     scheduler: Any = FIFOScheduler()
     if config.scheduler == "asha":
+        # max_t past the last evaluation: a trial that reaches it ends itself (final evaluation, result.json)
         scheduler = ASHAScheduler(
-            time_attr="timesteps", max_t=timesteps, grace_period=min(config.train.eval_freq, timesteps)
+            time_attr="timesteps", max_t=timesteps + 1, grace_period=min(config.train.eval_freq, timesteps)
         )
     search_alg = None
     if config.search == "optuna":
@@ -615,6 +616,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     result = run_sweep(config)
     print("\n".join(result.table))
     stopped = f"; {result.stopped} trials stopped early" if result.stopped else ""
-    plot = f" and {result.plot_path}" if result.plot_path else " (pip install matplotlib for the plot)"
+    plot = f" and {result.plot_path}" if result.plot_path else ""
+    if result.results and not result.plot_path:
+        plot = " (pip install matplotlib for the plot)"
     print(f"{len(result.results)} finished trials{stopped}. Saved {result.table_path}{plot}")
     return 0
