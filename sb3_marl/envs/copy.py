@@ -19,6 +19,20 @@ def env_name(env: ParallelEnv | AECEnv) -> str:
     return str(name) if name else type(env.unwrapped).__name__
 
 
+def check_pettingzoo_env(env: Any) -> ParallelEnv | AECEnv:
+    """Return ``env`` if it is a PettingZoo env, else raise an error that says what to use instead."""
+    if isinstance(env, ParallelEnv | AECEnv):
+        return env
+    hint = (
+        " For a single-agent Gymnasium env use stable_baselines3.common.env_util.make_vec_env."
+        if isinstance(env, gym.Env)
+        else ""
+    )
+    raise TypeError(
+        f"Expected a PettingZoo ParallelEnv or AECEnv, got {type(env).__module__}.{type(env).__name__}.{hint}"
+    )
+
+
 class _AgentIndex(dict):
     """``{agent: slot}`` whose lookup of an agent outside ``possible_agents`` says so, instead of a bare
     ``KeyError`` (found agents cost what a dict lookup costs)."""
