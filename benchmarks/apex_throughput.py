@@ -8,6 +8,8 @@ and last collections (so actor start-up is left out), with the rivals interleave
 
 - collection: no gradient step (``learning_starts`` past the budget): env stepping, acting and storing;
 - training: the same replay ratio for all, ``--grad-per-row`` gradient steps per vector step;
+- curves: team return against timesteps and against wall seconds from the start of ``learn`` (for
+  Ape-X, actor start-up included);
 - projection: the learner's gradient steps per second (``train``), and its sample + priority update
   rate alone; one actor's collection rate; hence how many actors keep one learner busy at that ratio.
 
