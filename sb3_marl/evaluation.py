@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -25,6 +23,7 @@ from sb3_marl.envs import (
     check_pettingzoo_env,
     resolve_env,
 )
+from sb3_marl.video import check_video_support, write_video  # noqa: F401  (re-exported: one video writer)
 
 PettingZooEnv: TypeAlias = ParallelEnv | AECEnv
 EnvLike: TypeAlias = str | Callable[..., PettingZooEnv] | PettingZooEnv | VecEnv
@@ -452,27 +451,3 @@ def record_video(
     finally:
         pz_env.close()
     return np.stack(frames).astype(np.uint8), fps
-
-
-def check_video_support(path: str) -> None:
-    """Raise a clear error now, rather than after an episode was filmed, if ``path`` cannot be written:
-    ``.gif`` needs ``imageio`` (with Pillow), ``.mp4`` needs ``imageio[ffmpeg]``."""
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in (".gif", ".mp4"):
-        raise ValueError(f"Cannot write a video to {path!r}: give a .gif or .mp4 file.")
-    needed = ["imageio", "PIL"] if suffix == ".gif" else ["imageio", "imageio_ffmpeg"]
-    missing = [name for name in needed if importlib.util.find_spec(name) is None]
-    if missing:
-        extra = "imageio pillow" if suffix == ".gif" else "'imageio[ffmpeg]'"
-        raise ImportError(f"Writing {suffix} videos needs {', '.join(missing)}: pip install {extra}")
-
-
-def write_video(frames: np.ndarray, path: str, fps: float) -> None:
-    """Write frames ``(time, height, width, 3)`` to a ``.gif`` or ``.mp4`` file with ``imageio``."""
-    check_video_support(path)
-    import imageio.v2 as imageio
-
-    kwargs: dict[str, Any] = (
-        {"duration": 1000 / fps, "loop": 0} if path.lower().endswith(".gif") else {"fps": fps}
-    )
-    imageio.mimsave(path, list(frames), **kwargs)
