@@ -11,7 +11,7 @@ from gymnasium import spaces
 from sb3_contrib import QRDQN, MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
 from stable_baselines3 import A2C, DQN, PPO
-from stable_baselines3.common.vec_env import SubprocVecEnv, VecFrameStack, VecNormalize
+from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
 from sb3_marl.envs import make_vec_env
 
@@ -79,7 +79,7 @@ def test_learners_run_and_are_reproducible(case):
 def test_subprocess_copies_learn_as_in_process_ones():
     episodes = run("MaskablePPO-connect-four", seed=0, steps=256)
     assert len(episodes) > 0
-    assert run("MaskablePPO-connect-four", seed=0, steps=256, vec_env_cls=SubprocVecEnv) == episodes
+    assert run("MaskablePPO-connect-four", seed=0, steps=256, subprocess=True) == episodes
 
 
 def test_maskable_ppo_reads_masks_through_env_method():
