@@ -25,19 +25,35 @@ def _open_unnamed(folder: pathlib.Path) -> int | None:
     if sys.platform != "linux" or not os.path.isdir("/proc/self/fd"):
         return None
     try:
-        return os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
     except OSError:  # a file system without O_TMPFILE
         return None
 
 
 def _name_unnamed(fd: int, path: str) -> None:
     """Give the unnamed file ``fd`` the name ``path``. A ``src_dir_fd`` makes ``os.link`` call ``linkat``
-    with ``AT_SYMLINK_FOLLOW``, which follows ``/proc/self/fd/<fd>`` to the file itself."""
+    with ``AT_SYMLINK_FOLLOW``, which follows ``/proc/self/fd/<fd>`` to the file itself. Where the link is
+    refused, its content is copied into ``path`` instead."""
     proc = os.open("/proc", os.O_RDONLY)
     try:
         os.link(f"self/fd/{fd}", path, src_dir_fd=proc)
+        return
+    except OSError:
+        pass
     finally:
         os.close(proc)
+    copy = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        offset = 0
+        while chunk := os.pread(fd, 1 << 20, offset):
+            os.write(copy, chunk)
+            offset += len(chunk)
+        os.fsync(copy)
+    except BaseException:
+        os.unlink(path)
+        raise
+    finally:
+        os.close(copy)
 
 
 @contextlib.contextmanager
