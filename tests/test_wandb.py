@@ -134,7 +134,7 @@ def test_offline_run_logs_what_the_run_produced(tmp_path):
     )
     capture, team = Capture(), TeamReturns()
     callback = MultiAgentWandbCallback(env_id=SPREAD, env_kwargs=SHORT, save_freq=300)
-    model.learn(600, callback=[AddCapture(capture), team, callback], log_interval=6)
+    model.learn(600, callback=[AddCapture(capture), team, callback], log_interval=2)  # team episodes
     run_dir = os.path.dirname(run.dir)
     run.finish()
     wandb.teardown()  # the W&B service may still be writing the run's file after finish()

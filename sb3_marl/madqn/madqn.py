@@ -22,7 +22,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_marl.buffers import JointReplayBuffer, PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
-from sb3_marl.madqn import transitions
+from sb3_marl.madqn import episodes, transitions
 from sb3_marl.madqn.arguments import check_action_space, check_arguments
 from sb3_marl.madqn.losses import current_and_target, non_finite_message, td_target
 from sb3_marl.madqn.policies import (
@@ -38,7 +38,7 @@ from sb3_marl.madqn.saving import SafeSavesMixin
 SelfMADQN = TypeVar("SelfMADQN", bound="MADQN")
 
 
-class MADQN(SafeSavesMixin, DQN):
+class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
     """
     Multi-agent Deep Q-Network: SB3's DQN with Double Q-learning, prioritized experience replay,
     an optional dueling head and action masks.
