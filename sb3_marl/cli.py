@@ -129,7 +129,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from sb3_marl.envs import resolve_env
-    from sb3_marl.evaluation import check_video_support, evaluate_policy, record_video, write_video
+    from sb3_marl.evaluation import evaluate_policy
+    from sb3_marl.video import check_video_support, record_video, write_video
 
     if not os.path.isfile(args.model):
         raise FileNotFoundError(f"No such model file: {args.model}")

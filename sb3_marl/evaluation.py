@@ -23,7 +23,6 @@ from sb3_marl.envs import (
     check_pettingzoo_env,
     resolve_env,
 )
-from sb3_marl.video import check_video_support, write_video  # noqa: F401  (re-exported: one video writer)
 
 PettingZooEnv: TypeAlias = ParallelEnv | AECEnv
 EnvLike: TypeAlias = str | Callable[..., PettingZooEnv] | PettingZooEnv | VecEnv
@@ -421,33 +420,3 @@ def evaluate_policy(
             if pz_env is not env:
                 pz_env.close()
     return episodes.result()
-
-
-def record_video(
-    model: BaseAlgorithm | AgentPolicy,
-    env: str | Callable[..., PettingZooEnv],
-    env_kwargs: dict[str, Any] | None = None,
-    wrapper_class: WrapperClass | None = None,
-    deterministic: bool = True,
-    seed: int | None = None,
-) -> tuple[np.ndarray, float]:
-    """Frames of one episode, the env made with ``render_mode="rgb_array"``.
-
-    :return: the frames, shape ``(time, height, width, 3)``, uint8, and the env's frame rate
-    """
-    pz_env = make_env(env, env_kwargs, wrapper_class, render_mode="rgb_array")
-    try:
-        policy = MultiAgentPolicy(model, pz_env, deterministic) if isinstance(model, BaseAlgorithm) else model
-        frames: list[np.ndarray] = []
-
-        def film() -> None:
-            frame = pz_env.render()
-            if not isinstance(frame, np.ndarray):
-                raise ValueError(f"The env's render() gave {type(frame).__name__}, not an rgb_array frame.")
-            frames.append(frame)
-
-        run_episode(policy, pz_env, seed, on_step=film)
-        fps = float(pz_env.metadata.get("render_fps", 30))
-    finally:
-        pz_env.close()
-    return np.stack(frames).astype(np.uint8), fps

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
 import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
 
+from sb3_marl.evaluation import (
+    AgentPolicy,
+    MultiAgentPolicy,
+    PettingZooEnv,
+    WrapperClass,
+    make_env,
+    run_episode,
+)
 from sb3_marl.files import atomic_write
 
 # What each format needs: the modules, and the pip arguments that install them.
@@ -66,3 +76,33 @@ def write_video(frames: np.ndarray, path: str, fps: float) -> str:
     with atomic_write(path) as file:
         iio.imwrite(cast(BinaryIO, file), frames, extension=suffix, **kwargs)
     return path
+
+
+def record_video(
+    model: BaseAlgorithm | AgentPolicy,
+    env: str | Callable[..., PettingZooEnv],
+    env_kwargs: dict[str, Any] | None = None,
+    wrapper_class: WrapperClass | None = None,
+    deterministic: bool = True,
+    seed: int | None = None,
+) -> tuple[np.ndarray, float]:
+    """Frames of one episode, the env made with ``render_mode="rgb_array"``.
+
+    :return: the frames, shape ``(time, height, width, 3)``, uint8, and the env's frame rate
+    """
+    pz_env = make_env(env, env_kwargs, wrapper_class, render_mode="rgb_array")
+    try:
+        policy = MultiAgentPolicy(model, pz_env, deterministic) if isinstance(model, BaseAlgorithm) else model
+        frames: list[np.ndarray] = []
+
+        def film() -> None:
+            frame = pz_env.render()
+            if not isinstance(frame, np.ndarray):
+                raise ValueError(f"The env's render() gave {type(frame).__name__}, not an rgb_array frame.")
+            frames.append(frame)
+
+        run_episode(policy, pz_env, seed, on_step=film)
+        fps = float(pz_env.metadata.get("render_fps", 30))
+    finally:
+        pz_env.close()
+    return np.stack(frames).astype(np.uint8), fps

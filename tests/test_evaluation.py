@@ -24,14 +24,12 @@ from sb3_marl.evaluation import (
     EvalResult,
     MultiAgentPolicy,
     RandomPolicy,
-    check_video_support,
     evaluate_policy,
     make_env,
-    record_video,
     run_episode,
-    write_video,
 )
 from sb3_marl.madqn import MADQN
+from sb3_marl.video import check_video_support, record_video, write_video
 
 SPREAD = "mpe2.simple_spread_v3"
 SHORT = {"max_cycles": 10}

@@ -21,9 +21,9 @@ import torch as th
 from stable_baselines3.common.logger import Figure, HParam, Image, KVWriter, Video, filter_excluded_keys
 
 from sb3_marl.callbacks import MultiAgentStatsCallback, save_model
-from sb3_marl.evaluation import WrapperClass, record_video
+from sb3_marl.evaluation import WrapperClass
 from sb3_marl.integrations.run_config import jsonable, run_config
-from sb3_marl.video import check_video_support, write_video
+from sb3_marl.video import check_video_support, record_video, write_video
 
 _MODES = ("offline", "online", "disabled", "shared")
 
