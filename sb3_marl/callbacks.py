@@ -51,7 +51,7 @@ class MultiAgentStatsCallback(BaseCallback):
     console, CSV, TensorBoard, W&B), up to date at each of the logger's dumps:
 
     - ``rollout/team_return_mean``, ``rollout/team_length_mean``: over the last ``stats_window_size``
-      team episodes (SB3's own ``rollout/ep_rew_mean`` is, with parameter sharing, an agent's return)
+      team episodes (SB3's own ``rollout/ep_rew_mean`` is an agent's return, except MADQN's)
     - ``rollout/agents/<agent>/return_mean`` and ``.../length_mean``: the same per agent (not shown
       in the console table)
     - ``rollout/inactive_share``: the share of slot transitions since the last dump that were inactive

@@ -321,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         choices=(0, 1, 2),
         help="0: quiet; 1: a row of the team return, each agent's return, exploration and loss every few "
-        "seconds; 2: SB3's own output and logger tables instead (their ep_rew_mean is one agent's return)",
+        "seconds; 2: SB3's own output and logger tables instead (their ep_rew_mean: the team return for "
+        "madqn, one agent's return for the others)",
     )
     _add_progress_bar_argument(train)
     train.set_defaults(func=_train)

@@ -57,8 +57,8 @@ class TrainConfig:
     :param eval_freq: evaluate every this many timesteps and keep ``best_model.zip`` (0: never)
     :param eval_episodes: episodes of each evaluation and of the final one
     :param verbose: 0: quiet; 1: a row of team and agent returns, exploration and loss every few seconds
-        (``sb3_marl.terminal``); 2: SB3's own output and logger tables instead (their ``ep_rew_mean`` is
-        one agent's return)
+        (``sb3_marl.terminal``); 2: SB3's own output and logger tables instead (their ``ep_rew_mean``: the
+        team return for MADQN, one agent's return for the others)
     :param progress_bar: show a progress bar (on stderr)
     :param callbacks: more SB3 callbacks, run after the built-in ones (e.g. a sweep's reporter; not saved)
     """
