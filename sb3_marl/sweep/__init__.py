@@ -13,21 +13,11 @@ again (the experiment's last snapshot may predate the trial's end).
 Ray is imported lazily: without it the command says how to install it.
 """
 
-
 from sb3_marl.sweep.command import add_sweep_arguments, sweep_command
-from sb3_marl.sweep.core import (
-    INSTALL,
-    RESULT_FILE,
-    SweepConfig,
-    grid_points,
-    import_ray,
-    parse_grid,
-    point_name,
-    random_points,
-    read_space,
-    trial_folder,
-)
-from sb3_marl.sweep.run import SweepResult, read_results, run_sweep, summary_table
+from sb3_marl.sweep.results import SweepResult, read_results, summary_table
+from sb3_marl.sweep.space import SweepConfig, grid_points, parse_grid, point_name, random_points, read_space
+from sb3_marl.sweep.trial import RESULT_FILE, trial_folder
+from sb3_marl.sweep.tuner import INSTALL, import_ray, run_sweep
 
 __all__ = [
     "INSTALL",

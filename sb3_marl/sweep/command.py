@@ -6,8 +6,8 @@ import argparse
 import os
 
 from sb3_marl.config import ConfigError
-from sb3_marl.sweep.core import SCHEDULERS, SEARCHES, SweepConfig, parse_grid, read_space
-from sb3_marl.sweep.run import run_sweep
+from sb3_marl.sweep.space import SCHEDULERS, SEARCHES, SweepConfig, parse_grid, read_space
+from sb3_marl.sweep.tuner import run_sweep
 from sb3_marl.training import TrainConfig
 
 

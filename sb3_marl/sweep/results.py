@@ -1,4 +1,5 @@
-"""Running a sweep, and what it leaves: the finished trials' results, one table and the learning curves."""
+"""What a sweep leaves: the finished trials' results, one table (mean ± 95% CI over seeds per point) and
+the learning curves per point, drawn with :mod:`sb3_marl.benchmark`."""
 
 from __future__ import annotations
 
@@ -9,18 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sb3_marl.sweep.core import (
-    METRIC,
-    PLOT_FILE,
-    RESULT_FILE,
-    TABLE_FILE,
-    SweepConfig,
-    _check_same_sweep,
-    _tuner,
-    import_ray,
-    plan_sweep,
-    point_name,
-)
+from sb3_marl.sweep.space import point_name
+from sb3_marl.sweep.trial import METRIC, RESULT_FILE
+
+TABLE_FILE = "results.md"
+PLOT_FILE = "curves.png"
 
 
 @dataclass
@@ -100,35 +94,3 @@ def plot_sweep(results: Sequence[dict[str, Any]], path: str, title: str) -> bool
         x, mean, half = curve_band(as_runs)
         curves.append(Curve(name.rpartition("_")[0] or name, x, mean, half))
     return plot_curves(path, curves, title, "joint steps", "team return (summed over agents)")
-
-
-def run_sweep(config: SweepConfig) -> SweepResult:
-    """Run (or resume) the sweep on Ray Tune, then write its table and plot.
-
-    Starts an embedded Ray sized to the machine (or ``num_cpus``) unless ``ray_address`` names a cluster
-    or Ray is already started, and shuts down what it started.
-    """
-    points, timesteps = plan_sweep(config)
-    ray = import_ray()
-    _check_same_sweep(config, points)
-    started = not ray.is_initialized()
-    if started:
-        if config.ray_address is None:
-            ray.init(num_cpus=config.num_cpus or os.cpu_count(), include_dashboard=False)
-        else:
-            ray.init(address=config.ray_address)
-    try:
-        _tuner(config, points, timesteps).fit()
-    finally:
-        if started:
-            ray.shutdown()
-    results, stopped = read_results(config.output)
-    table = summary_table(results)
-    table_path = os.path.join(config.output, TABLE_FILE)
-    from sb3_marl.benchmark.report import write_lines
-
-    title = f"{config.train.algo} on {config.train.env}"
-    write_lines(table_path, [f"# Sweep: {title}", "", *table])
-    plot_path = os.path.join(config.output, PLOT_FILE)
-    plotted = plot_sweep(results, plot_path, title) if results else False
-    return SweepResult(results, stopped, table, table_path, plot_path if plotted else None)
