@@ -63,7 +63,7 @@ def test_train_then_eval(tmp_path, capsys):
     assert config["algo"] == "madqn" and config["env"] == SPREAD and config["n_envs"] == 1
     assert config["env_kwargs"] == {"N": 3, "max_cycles": 10, "continuous_actions": False}
     assert config["hyperparams"]["learning_starts"] == 60  # from the user's file
-    assert config["hyperparams"]["buffer_size"] == 200_000  # from the preset
+    assert config["hyperparams"]["buffer_size"] == 1_000_000  # from the preset
     assert (output / "model.zip").is_file()
 
     assert main(["eval", "--model", str(output / "model.zip"), "--episodes", "2", "--no-progress-bar"]) == 0
@@ -172,20 +172,21 @@ def test_bad_arguments_give_one_line(args, message, capsys):
     assert captured.err.startswith(f"sb3-marl {args[0]}: error: ")
 
 
-def test_long_run_overlay_and_schedules(tmp_path, capsys):
-    """The long-run settings of the learning benchmark, laid over the preset, with a linear schedule."""
-    overlay = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "hyperparams", "madqn_long.yml")
-    output = tmp_path / "long"
-    args = ["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", overlay, "--timesteps", "150"]
+def test_overlay_and_schedules(tmp_path, capsys):
+    """A hyperparameter file laid over the preset, with a linear schedule."""
+    overlay = tmp_path / "overlay.yml"
+    overlay.write_text(yaml.safe_dump({SPREAD: {"learning_rate": "lin_5e-4", "target_update_interval": 2000}}))
+    output = tmp_path / "overlaid"
+    args = ["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", str(overlay), "--timesteps", "150"]
     args += ["--env-kwargs", "max_cycles=5", "--output", str(output), "--eval-episodes", "1", *QUIET]
     assert main(args) == 0
     hyperparams = yaml.safe_load((output / "config.yml").read_text())["hyperparams"]
-    assert hyperparams["learning_rate"] == "lin_1e-3" and hyperparams["target_update_interval"] == 10_000
+    assert hyperparams["learning_rate"] == "lin_5e-4" and hyperparams["target_update_interval"] == 2000
     assert hyperparams["n_steps"] == 3  # from the preset underneath
     from sb3_marl import MADQN
 
     model = MADQN.load(output / "model.zip")
-    assert model.lr_schedule(1.0) == pytest.approx(1e-3) and model.lr_schedule(0.25) == pytest.approx(2.5e-4)
+    assert model.lr_schedule(1.0) == pytest.approx(5e-4) and model.lr_schedule(0.25) == pytest.approx(1.25e-4)
     path = tmp_path / "bad.yml"
     path.write_text(yaml.safe_dump({SPREAD: {"learning_rate": "lin_fast"}}))
     assert main(["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", str(path), *QUIET]) == 1

@@ -61,9 +61,9 @@ def test_registry_is_one_structure_with_clear_errors():
         get_method("spread", "madqnn")
     vdn = get_method("spread", "madqn_vdn").preset()
     assert (vdn["mixer"], vdn["n_steps"], vdn["target_update_interval"]) == ("vdn", 1, 10_000)
-    long_run = get_method("spread", "madqn_long_t10k").preset()
-    assert long_run["learning_rate"] == "lin_1e-3" and long_run["buffer_size"] == 1_000_000
-    assert long_run["target_update_interval"] == 10_000 and "n_timesteps" not in long_run
+    t1k = get_method("spread", "madqn_t1k").preset()
+    assert t1k["learning_rate"] == "lin_1e-3" and t1k["buffer_size"] == 1_000_000
+    assert t1k["target_update_interval"] == 1000 and "n_timesteps" not in t1k
     dqn = get_method("spread", "supersuit_dqn").preset()
     assert "dueling" not in dqn["policy_kwargs"] and "double_q" not in dqn and "prioritized_replay" not in dqn
     assert not get_method("spread", "scripted").trained and get_method("spread", "ppo").trained

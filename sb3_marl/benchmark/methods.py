@@ -7,11 +7,9 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 - ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
 - ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``)
   and the preset's ``mixer_overrides``: ``n_steps=1`` and a target update every 10k timesteps
-- ``madqn_lrdecay``, ``madqn_agentid``: the preset with a learning rate decaying linearly from 1e-3 to 0,
-  or with a one-hot agent id appended to observations (``agent_indicator``)
-- ``madqn_long``: the decaying learning rate and a replay buffer of 1M agent transitions
-- ``madqn_long_t10k``: the preset with ``benchmarks/hyperparams/madqn_long.yml`` laid over it (as
-  ``sb3-marl train --hyperparams`` does): ``madqn_long`` with a target update every 10k timesteps
+- ``madqn_agentid``: the preset with a one-hot agent id appended to observations (``agent_indicator``)
+- ``madqn_t1k``: the preset with a target update every 1k timesteps (the preset's before 1M-step runs
+  showed it diverging)
 - ``ppo``: SB3 PPO with parameter sharing on our VecEnv
 - ``supersuit_dqn``: SB3 DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
   ``concat_vec_envs_v1``), whose time-outs are terminal; it has no ``seed()``, so torch, NumPy and
@@ -25,7 +23,6 @@ CartPole-v1: ``madqn`` against SB3 ``dqn``, both with the rl-baselines3-zoo Cart
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +36,6 @@ from sb3_marl.config import load_hyperparams, parse_schedule
 SPREAD_ID = "mpe2.simple_spread_v3"
 SPREAD_KWARGS: dict[str, Any] = {"N": 3, "max_cycles": 25, "continuous_actions": False}
 N_AGENTS = 3
-# The repository's benchmarks/ folder (the long-run overlay is read from there).
-BENCHMARKS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "benchmarks")
 
 Act = Callable[[np.ndarray], np.ndarray]
 
@@ -116,28 +111,24 @@ ZOO_CARTPOLE: dict[str, Any] = {
 }
 
 
-def demo_preset(overlay: str | None = None) -> dict[str, Any]:
+def demo_preset() -> dict[str, Any]:
     """The `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml), with
-    its budget ``n_timesteps`` (agent steps) and without its policy and env kwargs.
-
-    :param overlay: a hyperparameter file whose simple_spread entry is laid over the preset
-    """
-    entry = load_hyperparams("madqn", SPREAD_ID, overlay)
+    its budget ``n_timesteps`` (agent steps) and without its policy and env kwargs."""
+    entry = load_hyperparams("madqn", SPREAD_ID)
     for key in ("policy", "env_kwargs"):
         entry.pop(key, None)
     return entry
 
 
-def madqn_preset(changes: dict[str, Any] | None = None, overlay: str | None = None) -> Callable[[], dict]:
+def madqn_preset(changes: dict[str, Any] | None = None) -> Callable[[], dict]:
     """The preset of a MADQN variant: the demo preset with ``changes``, then the preset's settings for a
     mixer (``mixer_overrides``) when it has one.
 
     :param changes: hyperparameters changed from the preset
-    :param overlay: the name of a file in ``benchmarks/hyperparams/`` laid over the preset
     """
 
     def preset() -> dict[str, Any]:
-        base = demo_preset(os.path.join(BENCHMARKS_DIR, "hyperparams", overlay) if overlay else None)
+        base = demo_preset()
         base.pop("n_timesteps", None)
         mixer_overrides = base.pop("mixer_overrides", {})
         base.update(changes or {})
@@ -200,6 +191,7 @@ def build_supersuit_dqn(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
     config = dict(preset)
     env = supersuit.pettingzoo_env_to_vec_env_v1(simple_spread_v3.parallel_env(**SPREAD_KWARGS))
     env = supersuit.concat_vec_envs_v1(env, config.pop("n_envs"), num_cpus=0, base_class="stable_baselines3")
+    config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
     set_random_seed(seed)  # DQN(seed=...) raises: SuperSuit's VecEnv has no seed()
     # Its reset(seed=...) calls the missing seed() too: seed the copies' generators through the inner
     # ConcatVecEnv; SB3's unseeded reset in learn() keeps them.
@@ -301,31 +293,17 @@ def _random_policy(rng: np.random.Generator) -> Act:
 # The registry: the table's and the plots' order is this order.
 
 
-def _madqn(
-    name: str, label: str, changes: dict[str, Any] | None = None, overlay: str | None = None
-) -> Method:
-    return Method("spread", name, label, madqn_preset(changes, overlay), build_madqn_spread)
+def _madqn(name: str, label: str, changes: dict[str, Any] | None = None) -> Method:
+    return Method("spread", name, label, madqn_preset(changes), build_madqn_spread)
 
 
 METHODS: tuple[Method, ...] = (
     _madqn("madqn", "MADQN (PER, double, dueling)"),
     _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}),
-    _madqn("madqn_vdn", "MADQN + VDN (n_steps 1, target update 10k)", {"mixer": "vdn"}),
-    _madqn("madqn_qmix", "MADQN + QMIX (n_steps 1, target update 10k)", {"mixer": "qmix"}),
-    _madqn(
-        "madqn_lrdecay", "MADQN, learning rate 1e-3 decaying linearly to 0", {"learning_rate": "lin_1e-3"}
-    ),
+    _madqn("madqn_vdn", "MADQN + VDN (n_steps 1)", {"mixer": "vdn"}),
+    _madqn("madqn_qmix", "MADQN + QMIX (n_steps 1)", {"mixer": "qmix"}),
     _madqn("madqn_agentid", "MADQN, one-hot agent id in observations", {"agent_indicator": True}),
-    _madqn(
-        "madqn_long",
-        "MADQN, long-run settings: learning rate 1e-3 decaying to 0, buffer 1M",
-        {"learning_rate": "lin_1e-3", "buffer_size": 1_000_000},
-    ),
-    _madqn(
-        "madqn_long_t10k",
-        "MADQN, long-run settings and a target update every 10k timesteps",
-        overlay="madqn_long.yml",
-    ),
+    _madqn("madqn_t1k", "MADQN, target update every 1k timesteps", {"target_update_interval": 1000}),
     Method("spread", "ppo", "SB3 PPO, parameter sharing", lambda: dict(PPO_SPREAD), build_ppo_spread),
     Method(
         "spread",

@@ -34,7 +34,7 @@ COMPARISONS = (
     ("spread", "madqn", "ppo"),
     ("spread", "madqn_vdn", "madqn"),
     ("spread", "madqn_qmix", "madqn"),
-    ("spread", "madqn_long_t10k", "madqn_long"),
+    ("spread", "madqn", "madqn_t1k"),
     ("cartpole", "madqn", "dqn"),
 )
 
