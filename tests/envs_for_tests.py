@@ -250,3 +250,88 @@ class FaultEnv(DeathEnv):
         observations, rewards, terminations, truncations, infos = super().step(actions)
         self._spoil(observations, rewards, infos)
         return observations, rewards, terminations, truncations, infos
+
+
+class TwoStepGame(ParallelEnv):
+    """The two-step cooperative game of Rashid et al. 2018 (QMIX, section 6.1), for value decomposition.
+
+    Two agents, two actions each, every agent rewarded with the team payoff. In the first step (state
+    ``1``) agent ``a0`` chooses the game of the second step: action 0 leads to state ``2A``, where every
+    joint action pays 7, action 1 to state ``2B``, where the joint action ``(i, j)`` pays
+    ``PAYOFF_2B[i][j]``; ``a1``'s first action does nothing. The episode ends after the second step.
+    Both agents observe the state (one-hot over ``1, 2A, 2B``; zeros once it ended), which is also
+    ``state()``. The optimum is ``2B`` then ``(1, 1)``: 8, against 7 by way of ``2A``.
+
+    Why two steps: in a one-step game whose payoffs are monotonic (one order of each agent's actions
+    that every row and column keeps), VDN's greedy joint action is already the best one, since with
+    actions drawn independently per agent its least-squares sum is a row mean plus a column mean, which
+    keep that order. What the sum gets wrong is the value of the best joint action, and a first step
+    whose choice rests on that value turns the wrong value into a wrong action.
+
+    What the learners' values come to on the uniform data of full exploration (each joint action equally
+    often, half the episodes in ``2B``), with ``gamma`` the discount:
+
+    - QMIX: ``2B`` is monotonic but not additive. With ``Q_a0(2B, .) = Q_a1(2B, .) = (0, 1)`` the
+      increasing ``g(x + y)``, ``g(0) = 0, g(1) = 1, g(2) = 8``, gives its payoffs exactly, so a
+      monotonic mixer can value ``2B`` at 8, and state ``1`` at ``8 gamma`` for ``a0 = 1`` against
+      ``7 gamma`` for ``a0 = 0``: ``a0`` takes 1, the optimum.
+    - VDN: ``Q_a0(i) + Q_a1(j)`` cannot fit ``2B`` (its interaction ``0 - 1 - 1 + 8 = 6`` is not 0). The
+      least-squares sum is the row mean plus the column mean minus the grand mean, ``(0.5, 4.5)`` twice
+      minus 2.5: ``[[-1.5, 2.5], [2.5, 6.5]]``, every residual 1.5. Its greedy joint action in ``2B`` is
+      ``(1, 1)``, but valued 6.5 < 7, so state ``1`` is valued ``6.5 gamma`` for ``a0 = 1`` against
+      ``7 gamma`` for ``a0 = 0``: ``a0`` takes 0, payoff 7. Under MADQN's Huber loss (slope 1 beyond a
+      residual of 1) every sum whose residuals have these signs and sizes of at least 1 fits as well;
+      their value of ``(1, 1)`` is between 5 and 7, never above 7.
+    - Independent agents: ``a0``'s Q of action 1 in ``2B`` averages over ``a1``'s uniform play: 4.5
+      (under the Huber loss anywhere in ``[2, 7]``, between targets 1 and 8), below 7 again: payoff 7.
+
+    With decaying exploration the data in ``2B`` gathers on the greedy ``(1, 1)``, and weighted that way
+    the fits there approach 8: where each agent takes action 1 in ``2B`` with probability ``p``, VDN's
+    least-squares value of ``(1, 1)`` is ``2 + 12 p - 6 p^2``, above 7 for ``p > 0.59``, and ``a0``'s
+    independent Q of action 1 is ``1 + 7 p``, above 7 for ``p > 6/7``; both can then find the optimum.
+
+    Observations Box(3,), actions Discrete(2), state Box(3,); use ``make_vec_env(...,
+    agent_indicator=True)`` so that the shared Q-network tells the agents apart.
+    """
+
+    metadata = {"name": "two_step_v0", "render_modes": []}
+    PAYOFF_2A = ((7.0, 7.0), (7.0, 7.0))
+    PAYOFF_2B = ((0.0, 1.0), (1.0, 8.0))
+
+    def __init__(self) -> None:
+        self.possible_agents = ["a0", "a1"]
+        self.render_mode = None
+        self.state_space = spaces.Box(0, 1, (3,), np.float32)
+        self.agents: list[str] = []
+        self.position = 0  # 0: state 1, 1: 2A, 2: 2B, 3: ended
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self.state_space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return spaces.Discrete(2)
+
+    def state(self) -> np.ndarray:
+        return np.eye(3, dtype=np.float32)[self.position] if self.position < 3 else np.zeros(3, np.float32)
+
+    def reset(self, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        self.agents = list(self.possible_agents)
+        self.position = 0
+        return {a: self.state() for a in self.agents}, {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, int]) -> tuple[dict, dict, dict, dict, dict]:
+        payoff, ended = 0.0, self.position > 0
+        if ended:
+            matrix = self.PAYOFF_2A if self.position == 1 else self.PAYOFF_2B
+            payoff = matrix[int(actions["a0"])][int(actions["a1"])]
+            self.position = 3
+        else:
+            self.position = 1 + int(actions["a0"])
+        observations = {a: self.state() for a in self.agents}
+        rewards = dict.fromkeys(self.agents, payoff)
+        terminations = dict.fromkeys(self.agents, ended)
+        truncations = dict.fromkeys(self.agents, False)
+        infos: dict[str, dict] = {a: {} for a in self.agents}
+        if ended:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos
