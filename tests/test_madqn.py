@@ -165,6 +165,7 @@ def test_beta_annealing() -> None:
 def test_save_load(tmp_path: Any) -> None:
     params = dict(
         double_q=False,
+        prioritized_replay=True,
         prioritized_replay_alpha=0.7,
         prioritized_replay_beta0=0.5,
         prioritized_replay_beta_iters=10_000,
@@ -278,7 +279,9 @@ def test_double_q_target_by_hand() -> None:
 
 def test_train_uses_target_and_updates_priorities() -> None:
     """train() sets each sampled priority to |target - Q(s, a)| + eps of the network before the step."""
-    model = MADQN("MlpPolicy", "CartPole-v1", learning_starts=1_000, buffer_size=1_000, seed=0)
+    model = MADQN(
+        "MlpPolicy", "CartPole-v1", learning_starts=1_000, buffer_size=1_000, prioritized_replay=True, seed=0
+    )
     model.learn(200)  # fills the buffer, no training yet
     buffer = model.replay_buffer
     assert buffer is not None
@@ -477,6 +480,7 @@ def test_cartpole_learns() -> None:
             exploration_fraction=0.16,
             exploration_final_eps=0.04,
             n_steps=3,
+            prioritized_replay=True,
             policy_kwargs=dict(net_arch=[256, 256]),
             seed=0,
         )

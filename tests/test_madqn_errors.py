@@ -146,17 +146,17 @@ SMALL_NO_START = {k: v for k, v in SMALL.items() if k != "learning_starts"}
 @pytest.mark.parametrize(
     ("other", "message"),
     [
-        (dict(n_steps=3), "has n_steps=3, this model's 1"),
-        (dict(prioritized_replay_alpha=0.3), "has alpha=0.3, this model's 0.6"),
+        (dict(n_steps=3, prioritized_replay=True), "has n_steps=3, this model's 1"),
+        (dict(prioritized_replay=True, prioritized_replay_alpha=0.3), "has alpha=0.3, this model's 0.6"),
         (dict(prioritized_replay=False), "has alpha=0.0, this model's 0.6"),
-        (dict(gamma=0.9), "has gamma=0.9, this model's 0.99"),
+        (dict(gamma=0.9, prioritized_replay=True), "has gamma=0.9, this model's 0.99"),
     ],
 )
 def test_a_loaded_buffer_unlike_the_model_is_refused(
     other: dict[str, Any], message: str, tmp_path: Any
 ) -> None:
     MADQN("MlpPolicy", "CartPole-v1", **other, **SMALL).save_replay_buffer(tmp_path / "buffer")
-    model = MADQN("MlpPolicy", "CartPole-v1", **SMALL)
+    model = MADQN("MlpPolicy", "CartPole-v1", prioritized_replay=True, **SMALL)
     own = model.replay_buffer
     with pytest.raises(ValueError, match=message + ": load it into a model made with the same"):
         model.load_replay_buffer(tmp_path / "buffer.pkl")
@@ -167,7 +167,7 @@ def test_a_loaded_buffer_of_another_type_is_refused(tmp_path: Any) -> None:
     from stable_baselines3 import DQN
 
     DQN("MlpPolicy", "CartPole-v1", buffer_size=100).save_replay_buffer(tmp_path / "plain.pkl")
-    model = MADQN("MlpPolicy", "CartPole-v1", **SMALL)
+    model = MADQN("MlpPolicy", "CartPole-v1", prioritized_replay=True, **SMALL)
     own = model.replay_buffer
     with pytest.raises(TypeError, match=r"uses a PrioritizedReplayBuffer, .*plain.pkl holds a ReplayBuffer"):
         model.load_replay_buffer(tmp_path / "plain.pkl")

@@ -53,7 +53,7 @@ class ApexMADQN(MADQN):
     :param gradient_steps: gradient steps after each round (SB3's ``train_freq`` is not used: a round is
         the unit of collection)
     :param env: the learner's env (default: ``env_fn(seed)``; ``load`` passes the one it is given)
-    :param kwargs: MADQN's other arguments (no ``mixer``)
+    :param kwargs: MADQN's other arguments (no ``mixer``); ``prioritized_replay`` is on unless set
     """
 
     def __init__(
@@ -92,6 +92,7 @@ class ApexMADQN(MADQN):
         self._pushed_at = 0
         if env is None and env_fn is not None:
             env = env_fn(seed or 0)
+        kwargs.setdefault("prioritized_replay", True)  # Ape-X: actors' priorities feed a prioritized buffer
         super().__init__(policy, env, seed=seed, gradient_steps=gradient_steps, **kwargs)  # type: ignore[arg-type]
 
     def _setup_model(self) -> None:

@@ -76,8 +76,9 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
     :param n_steps: n-step returns, computed by the replay buffer
     :param double_q: whether the greedy next action comes from the online network (Double DQN)
         instead of the target network
-    :param prioritized_replay: whether to sample in proportion to priorities; ``False`` samples uniformly
-        (the buffer is then used with ``alpha = 0``, still leaving inactive transitions out)
+    :param prioritized_replay: whether to sample in proportion to priorities (Schaul et al. 2016);
+        ``False`` (the default, as in stable-baselines v2: prioritized replay wants its own settings)
+        samples uniformly, the buffer then used with ``alpha = 0``, still leaving inactive transitions out
     :param prioritized_replay_alpha: how much prioritization is used (0: uniform), must be >= 0
     :param prioritized_replay_beta0: initial importance-sampling exponent, in (0, 1]
     :param prioritized_replay_beta_iters: number of timesteps over which beta is annealed linearly from
@@ -138,7 +139,7 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         optimize_memory_usage: bool = False,
         n_steps: int = 1,
         double_q: bool = True,
-        prioritized_replay: bool = True,
+        prioritized_replay: bool = False,
         prioritized_replay_alpha: float = 0.6,
         prioritized_replay_beta0: float = 0.4,
         prioritized_replay_beta_iters: int | None = None,
