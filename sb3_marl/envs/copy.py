@@ -10,7 +10,9 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 from sb3_marl.envs.spaces import SlotSpaces
 
-StepResult = tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]], np.ndarray | None]
+# observations, rewards, dones, infos, and the masks (None where no row changed since the last result)
+Actions = list[Any] | np.ndarray  # a slot's actions: Python ints for Discrete spaces, else array rows
+StepResult = tuple[np.ndarray, list[float], list[bool], list[dict[str, Any]], np.ndarray | None]
 
 
 def env_name(env: ParallelEnv | AECEnv) -> str:
@@ -80,6 +82,7 @@ class EnvCopy:
         self._plain_obs = slot_spaces.obs_dims is None  # observations used as they are: no padding
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
         self._own_mask_set = [False] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
+        self._masks_changed = True  # whether a mask row was written since the last step's result
         # no env mask seen yet and every agent has all actions: any action in range is legal (no check)
         self._all_legal = slot_spaces.discrete and all(mask.all() for mask in self._own_masks)
 
@@ -111,8 +114,10 @@ class EnvCopy:
             if not self._own_mask_set[k]:
                 self.masks[k] = self._own_masks[k]
                 self._own_mask_set[k] = True
+                self._masks_changed = True
         else:
             self._all_legal = False
+            self._masks_changed = True
             try:
                 self.masks[k] = self.spaces.legal_mask(k, env_mask)
             except ValueError as error:
@@ -125,6 +130,7 @@ class EnvCopy:
             self.masks[k] = False
             self.masks[k, 0] = True
             self._own_mask_set[k] = False
+            self._masks_changed = True
 
     def _join(self, k: int) -> None:
         self.alive[k] = True
@@ -157,9 +163,6 @@ class EnvCopy:
                 "learner that respects action_masks() (MADQN, sb3-contrib's MaskablePPO)."
             )
         return a
-
-    def _result(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> StepResult:
-        return self.obs, rewards, dones, infos, self.masks  # the VecEnv copies both into arrays of its own
 
     # -- the slot interface ---------------------------------------------------------------------
 
@@ -196,13 +199,14 @@ class EnvCopy:
         infos = [dict(env_infos.get(agent, {})) for agent in self.agents]
         return self.obs.copy(), None if self.masks is None else self.masks.copy(), infos
 
-    def step(self, actions: np.ndarray) -> StepResult:
-        """Step with one action per slot; reset when every agent is done (``copy_done`` in the infos,
-        reset infos under ``reset_info``, the env's last global state under ``terminal_state``)."""
+    def step(self, actions: Actions) -> StepResult:
+        """Step with one action per slot (a list of ints for Discrete actions); reset when every agent is
+        done (``copy_done`` in the infos, reset infos under ``reset_info``, the env's last global state
+        under ``terminal_state``)."""
         n = len(self.agents)
         self.t += 1
-        rewards = np.zeros(n, dtype=np.float32)
-        dones = np.zeros(n, dtype=bool)
+        rewards = [0.0] * n
+        dones = [False] * n
         infos: list[dict[str, Any]] = [{} for _ in range(n)]
         was_alive = None if self.n_alive == n else self.alive.copy()
         if self.is_aec:
@@ -210,7 +214,7 @@ class EnvCopy:
         else:
             self._step_parallel(actions, rewards, dones, infos)
         if was_alive is not None:
-            for k in np.flatnonzero(~was_alive):
+            for k in np.flatnonzero(~was_alive).tolist():
                 infos[k]["inactive"] = True
                 rewards[k] = 0.0
         if self.n_alive == 0:
@@ -221,7 +225,9 @@ class EnvCopy:
                 info["reset_info"] = reset_info
                 if terminal_state is not None:
                     info["terminal_state"] = terminal_state
-        return self._result(rewards, dones, infos)
+        masks = self.masks if self._masks_changed else None
+        self._masks_changed = False
+        return self.obs, rewards, dones, infos, masks
 
     def _finish(self, k: int, terminated: bool, truncated: bool, info: dict[str, Any]) -> None:
         """Agent ``k`` is done this step: report its real last observation (and, with Discrete actions,
@@ -233,24 +239,27 @@ class EnvCopy:
         self._leave(k)
 
     def _step_parallel(
-        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
+        self, actions: Actions, rewards: list[float], dones: list[bool], infos: list[dict[str, Any]]
     ) -> None:
         env = self.env
-        if self.masks is None:
-            acting = {a: actions[self.index[a]] for a in env.agents}
-        else:  # every live agent acts: check all their actions at once
-            if not self._all_legal:
-                illegal = self.alive & ~self.masks[self._rows, actions]
-                if illegal.any():
-                    k = int(np.flatnonzero(illegal)[0])
-                    self._env_action(k, actions[k])  # raises, saying why
-            values = actions.tolist()
-            acting = {a: values[self.index[a]] for a in env.agents}
+        index = self.index
+        if self.masks is not None and not self._all_legal:  # every live agent acts: check them at once
+            illegal = self.alive & ~self.masks[self._rows, actions]
+            if illegal.any():
+                k = int(np.flatnonzero(illegal)[0])
+                self._env_action(k, actions[k])  # raises, saying why
+        agents = env.agents
+        if agents == self.agents:  # all in the slots' order: no lookups
+            acting = dict(zip(agents, actions, strict=True))
+        else:
+            acting = {a: actions[index[a]] for a in agents}
         raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
         for agent, raw in raw_obs.items():
-            k = self.index[agent]
+            k = index[agent]
             info = infos[k]
-            info.update(env_infos.get(agent, ()))
+            env_info = env_infos.get(agent)
+            if env_info:
+                info.update(env_info)
             if agent not in acting:  # an agent that joins the episode
                 if agent in env.agents:
                     self._join(k)
@@ -259,19 +268,20 @@ class EnvCopy:
             self._observe(k, raw, info)
             rewards[k] = env_rewards.get(agent, 0.0)
             terminated, truncated = terminations.get(agent, False), truncations.get(agent, False)
-            info["TimeLimit.truncated"] = truncated and not terminated
             if terminated or truncated:
                 dones[k] = True
                 self._finish(k, terminated, truncated, info)
+            else:
+                info["TimeLimit.truncated"] = False
         for agent in acting.keys() - raw_obs.keys():  # left without a last observation: keep the one before
-            k = self.index[agent]
+            k = index[agent]
             dones[k] = True
             rewards[k] = env_rewards.get(agent, 0.0)
             infos[k].update(env_infos.get(agent, ()))
             self._finish(k, terminations.get(agent, True), truncations.get(agent, False), infos[k])
 
     def _step_aec(
-        self, actions: np.ndarray, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
+        self, actions: Actions, rewards: list[float], dones: list[bool], infos: list[dict[str, Any]]
     ) -> None:
         env = self.env
         k_acting = self.index[env.agent_selection]

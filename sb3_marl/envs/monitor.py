@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
@@ -30,21 +33,45 @@ class MultiAgentVecMonitor(VecMonitor):
         return super().reset()
 
     def step_wait(self) -> VecEnvStepReturn:
-        obs, rewards, dones, infos = super().step_wait()
-        inactive = [info.get("inactive", False) for info in infos]
-        if any(inactive):  # an inactive slot is never done, so VecMonitor counted the step: take it back
-            self.episode_lengths[np.array(inactive)] -= 1
+        """``VecMonitor.step_wait`` (its episode dicts written into the step's infos, which are the
+        step's own), with inactive steps left out of an agent's length, and the team episodes."""
+        obs, rewards, dones, infos = self.venv.step_wait()
+        self.episode_returns += rewards
+        self.episode_lengths += 1
         self._copy_returns += rewards
         self._copy_lengths += 1
-        for c in range(len(self._copy_lengths)):
-            first = c * len(self._agents)
-            if not infos[first].get("copy_done"):
-                continue
-            returns = self._copy_returns[first : first + len(self._agents)]
-            agent_returns = dict(zip(self._agents, returns.tolist(), strict=True))
-            team_return, length = float(returns.sum()), int(self._copy_lengths[c])
-            for info in infos[first : first + len(self._agents)]:  # a dict of its own on each slot
-                info["team_episode"] = {"r": team_return, "l": length, "agent_returns": dict(agent_returns)}
-            returns[:] = 0
-            self._copy_lengths[c] = 0
+        inactive = ["inactive" in info for info in infos]
+        if any(inactive):  # an inactive slot is never done: its step is not one of its episode
+            self.episode_lengths[np.array(inactive)] -= 1
+        if dones.any():  # a copy's episode ends only at a step where one of its agents is done
+            for i in np.flatnonzero(dones).tolist():
+                self._end_agent_episode(i, infos[i])
+            n = len(self._agents)
+            for c in range(len(self._copy_lengths)):
+                if infos[c * n].get("copy_done"):
+                    self._end_team_episode(c, infos[c * n : (c + 1) * n])
         return obs, rewards, dones, infos
+
+    def _end_agent_episode(self, i: int, info: dict[str, Any]) -> None:
+        episode_info = {
+            "r": self.episode_returns[i],
+            "l": self.episode_lengths[i],
+            "t": round(time.time() - self.t_start, 6),
+        }
+        for key in self.info_keywords:
+            episode_info[key] = info[key]
+        info["episode"] = episode_info
+        self.episode_count += 1
+        self.episode_returns[i] = 0
+        self.episode_lengths[i] = 0
+        if self.results_writer:
+            self.results_writer.write_row(episode_info)
+
+    def _end_team_episode(self, c: int, infos: list[dict[str, Any]]) -> None:
+        returns = self._copy_returns[c * len(self._agents) : (c + 1) * len(self._agents)]
+        agent_returns = dict(zip(self._agents, returns.tolist(), strict=True))
+        team_return, length = float(returns.sum()), int(self._copy_lengths[c])
+        for info in infos:  # a dict of its own on each slot
+            info["team_episode"] = {"r": team_return, "l": length, "agent_returns": dict(agent_returns)}
+        returns[:] = 0
+        self._copy_lengths[c] = 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import gymnasium as gym
@@ -101,10 +103,15 @@ class MultiAgentVecEnv(VecEnv):
         super().__init__(n_slots, obs_space, slot_spaces.action_space)
         inner = slot_spaces.observation_space
         self._obs = np.zeros((n_slots, *inner.shape), dtype=inner.dtype)  # type: ignore[misc]
+        # the current masks, and their rows, which the infos hold: a new array whenever a row changes
         self._masks = np.ones((n_slots, slot_spaces.n_actions), dtype=bool) if slot_spaces.discrete else None
+        self._mask_rows: list[np.ndarray] = [] if self._masks is None else list(self._masks)
         self.check_finite = check_finite
         self._check_obs = check_finite and np.issubdtype(self._obs.dtype, np.floating)  # others are finite
-        self._episode_steps = [0] * self.num_copies  # steps into each copy's episode (for error messages)
+        self._slices = [slice(c * self.num_agents, (c + 1) * self.num_agents) for c in range(self.num_copies)]
+        # steps into copy c's episode (for error messages): self._steps - self._episode_starts[c]
+        self._steps = 0
+        self._episode_starts = [0] * self.num_copies
 
     def __repr__(self) -> str:
         where = f"worker processes ({self.start_method})" if self.subprocess else "this process"
@@ -112,13 +119,18 @@ class MultiAgentVecEnv(VecEnv):
 
     # -- stepping -------------------------------------------------------------------------------
 
-    def _copy_slice(self, c: int) -> slice:
-        return slice(c * self.num_agents, (c + 1) * self.num_agents)
+    def _episode_step(self, c: int) -> int:
+        return self._steps - self._episode_starts[c]
 
-    def _store(self, c: int, obs: np.ndarray, masks: np.ndarray | None) -> None:
-        self._obs[self._copy_slice(c)] = obs
-        if self._masks is not None:
-            self._masks[self._copy_slice(c)] = masks
+    def _store_masks(self, copy_masks: Sequence[np.ndarray | None]) -> None:
+        """Take the copies' mask rows (None: unchanged) into a new array; earlier infos keep the old rows."""
+        assert self._masks is not None
+        masks = self._masks.copy()
+        for c, copy_mask in enumerate(copy_masks):
+            if copy_mask is not None:
+                masks[self._slices[c]] = copy_mask
+        self._masks = masks
+        self._mask_rows = list(masks)
 
     def _observations(self) -> VecEnvObs:
         if self.action_mask_in_obs:
@@ -129,10 +141,13 @@ class MultiAgentVecEnv(VecEnv):
         for c, copy in enumerate(self._copies):
             first = c * self.num_agents
             copy.send("reset", self._seeds[first], self._options[first] or None)
-        for c, (obs, masks, infos) in enumerate(_gather(self._copies)):
-            self._store(c, obs, masks)
-            self.reset_infos[self._copy_slice(c)] = infos
-        self._episode_steps = [0] * self.num_copies
+        results = _gather(self._copies)
+        for c, (obs, _, infos) in enumerate(results):
+            self._obs[self._slices[c]] = obs
+            self.reset_infos[self._slices[c]] = infos
+        if self._masks is not None:
+            self._store_masks([masks for _, masks, _ in results])
+        self._episode_starts = [self._steps] * self.num_copies
         self._reset_seeds()
         self._reset_options()
         self._check_values(None, None)
@@ -140,75 +155,101 @@ class MultiAgentVecEnv(VecEnv):
 
     def step_async(self, actions: np.ndarray) -> None:
         actions = np.asarray(actions)
+        copy_actions: list[Any] | np.ndarray = actions
         if self.slot_spaces.discrete:
             actions = actions.reshape(self.num_envs)
-            bad = (actions < 0) | (actions >= self.slot_spaces.n_actions)
-            if bad.any():
+            copy_actions = actions.tolist()  # Python ints, what the envs take (and cheap to check)
+            n = self.slot_spaces.n_actions
+            if actions.dtype.kind in "iub":
+                in_range = min(copy_actions) >= 0 and max(copy_actions) < n
+            else:
+                in_range = not ((actions < 0) | (actions >= n)).any()
+            if not in_range:
+                bad = (actions < 0) | (actions >= n)
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
                     f"Action {actions[i]} for slot {i} (agent {self.slot_agents[i]!r}) is outside the action "
                     f"space {self.action_space}."
                 )
-        for c, copy in enumerate(self._copies):
-            copy.send("step", actions[self._copy_slice(c)])
+        for copy, part in zip(self._copies, self._slices, strict=True):
+            copy.send("step", copy_actions[part])
 
     def step_wait(self) -> VecEnvStepReturn:
         results = [copy.recv() for copy in self._copies]
+        self._steps += 1
         if any(isinstance(result, _RemoteError) for result in results):
             self._store_and_raise(results)
         copy_obs, copy_rewards, copy_dones, copy_infos, copy_masks = zip(*results, strict=True)
         np.concatenate(copy_obs, out=self._obs)
-        rewards, dones = np.concatenate(copy_rewards), np.concatenate(copy_dones)
-        infos: list[dict[str, Any]] = [info for slot_infos in copy_infos for info in slot_infos]
+        rewards = np.fromiter(chain.from_iterable(copy_rewards), np.float32, self.num_envs)
+        dones = np.fromiter(chain.from_iterable(copy_dones), bool, self.num_envs)
+        infos: list[dict[str, Any]] = list(chain.from_iterable(copy_infos))
+        masks_changed = False
         if self._masks is not None:
-            masks = np.concatenate(copy_masks)  # the infos keep rows of this array, never rewritten
-            self._masks[:] = masks
-            for info, mask in zip(infos, masks, strict=True):
-                info["action_mask"] = mask
-        self._episode_steps = [t + 1 for t in self._episode_steps]
-        self._check_values(rewards, infos)
-        if dones.any():
-            for i in np.flatnonzero(dones).tolist():
-                info = infos[i]
-                terminal = info["terminal_observation"]
-                if self._check_obs and not np.isfinite(terminal).all():
-                    when = f"as its terminal observation, at step {self._episode_steps[i // self.num_agents]}"
-                    raise self._non_finite_obs_error(i, terminal, when)
-                if self.action_mask_in_obs:
-                    info["terminal_observation"] = {
-                        "observation": terminal,
-                        "action_mask": info["terminal_action_mask"].astype(np.int8),
-                    }
-        for c in range(self.num_copies):
-            first = c * self.num_agents
-            if "copy_done" in infos[first]:  # the copy has reset
-                self._episode_steps[c] = 0
-                for k in range(first, first + self.num_agents):
-                    self.reset_infos[k] = infos[k].pop("reset_info")
+            masks_changed = any(m is not None for m in copy_masks)
+            if masks_changed:
+                self._store_masks(copy_masks)
+            for info, row in zip(infos, self._mask_rows, strict=True):
+                info["action_mask"] = row
+        self._check_values(rewards, infos, masks_changed)
+        if dones.any():  # a copy resets only at a step where one of its agents is done
+            self._take_dones(dones, infos)
         return self._observations(), rewards, dones, infos
+
+    def _take_dones(self, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
+        """Check the terminal observations; take the reset infos and restart the step count of each
+        copy that has reset."""
+        for i in np.flatnonzero(dones).tolist():
+            info = infos[i]
+            terminal = info["terminal_observation"]
+            if self._check_obs and not np.isfinite(terminal).all():
+                when = f"as its terminal observation, at step {self._episode_step(i // self.num_agents)}"
+                raise self._non_finite_obs_error(i, terminal, when)
+            if self.action_mask_in_obs:
+                info["terminal_observation"] = {
+                    "observation": terminal,
+                    "action_mask": info["terminal_action_mask"].astype(np.int8),
+                }
+        for c, part in enumerate(self._slices):
+            if "copy_done" in infos[part.start]:  # the copy has reset
+                self._episode_starts[c] = self._steps
+                for k in range(part.start, part.stop):
+                    self.reset_infos[k] = infos[k].pop("reset_info")
 
     def _store_and_raise(self, results: list[Any]) -> None:
         """Store the copies that stepped, then raise the first error (the copy that raised did not step)."""
         for c, result in enumerate(results):
-            if not isinstance(result, _RemoteError):
-                self._store(c, result[0], result[4])
-                self._episode_steps[c] += 1
+            if isinstance(result, _RemoteError):
+                self._episode_starts[c] += 1
+            else:
+                self._obs[self._slices[c]] = result[0]
+        if self._masks is not None:
+            self._store_masks([None if isinstance(result, _RemoteError) else result[4] for result in results])
         next(result for result in results if isinstance(result, _RemoteError)).raise_error()
 
     # -- the checks of each reset and step --------------------------------------------------------
 
-    def _check_values(self, rewards: np.ndarray | None, infos: list[dict[str, Any]] | None) -> None:
-        """Finite observations and rewards, and a legal action for every live agent, each checked over
-        all slots at once; only on failure is the slot found. ``infos`` None: at reset."""
-        if self._check_obs and not np.isfinite(self._obs).all():
+    def _check_values(
+        self, rewards: np.ndarray | None, infos: list[dict[str, Any]] | None, masks_changed: bool = True
+    ) -> None:
+        """Finite observations and rewards, and a legal action for every live agent (where a mask row has
+        changed), each checked over all slots at once; only on failure is the slot found. A finite sum
+        has finite terms; only a sum that is not (NaN, inf or an overflow) looks at each value. ``infos``
+        None: at reset."""
+        if self._check_obs and not math.isfinite(self._obs.sum()) and not np.isfinite(self._obs).all():
             i = int(np.flatnonzero(~np.isfinite(self._obs.reshape(self.num_envs, -1)).all(axis=1))[0])
             raise self._non_finite_obs_error(i, self._obs[i], self._when(i, infos))
-        if rewards is not None and self.check_finite and not np.isfinite(rewards).all():
+        if (
+            rewards is not None
+            and self.check_finite
+            and not math.isfinite(rewards.sum())
+            and not np.isfinite(rewards).all()
+        ):
             i = int(np.flatnonzero(~np.isfinite(rewards))[0])
             beyond = " (rewards are float32: one beyond ±3.4e38 becomes inf)" if np.isinf(rewards[i]) else ""
             what = f"a non-finite reward ({rewards[i]}){beyond} {self._when(i, infos)}"
             raise ValueError(f"The env gave {self._slot_name(i)} {what}. {_FIX_NON_FINITE}")
-        if self._masks is not None and not self._masks.any(axis=1).all():
+        if masks_changed and self._masks is not None and not self._masks.any(axis=1).all():
             i = int(np.flatnonzero(~self._masks.any(axis=1))[0])
             raise ValueError(
                 f"The env gave {self._slot_name(i)} an all-False action mask {self._when(i, infos)}: no "
@@ -224,8 +265,8 @@ class MultiAgentVecEnv(VecEnv):
         if infos is None:
             return "at reset"
         if "copy_done" in infos[c * self.num_agents]:
-            return f"at its copy's reset after step {self._episode_steps[c]} of the episode"
-        return f"at step {self._episode_steps[c]} of its episode"
+            return f"at its copy's reset after step {self._episode_step(c)} of the episode"
+        return f"at step {self._episode_step(c)} of its episode"
 
     def _non_finite_obs_error(self, i: int, obs: np.ndarray, when: str) -> ValueError:
         bad = np.flatnonzero(~np.isfinite(obs))
