@@ -10,6 +10,10 @@ Each run is written to ``docs/learning_runs[_quick]/<env>__<method>__seed<k>.jso
 ``docs/learning_<env>[_quick].png`` are rebuilt from all stored runs, so every number in them comes from
 this script. ``--write-readme`` also puts the table into README.md's learning-results section.
 
+The peers in the registry (BenchMARL's ``benchmarl_iql``, ``benchmarl_qmix``, ``benchmarl_vdn``) are trained
+in a venv of their own by ``benchmarks/benchmarl_spread.py``, which stores their runs beside ours: this
+script refuses to run them, and its report includes them.
+
 The default simple_spread budget is the `make demo` preset's, 60k joint steps; CartPole's 50k env
 steps. For runs of 1M joint steps use ``madqn_long_t10k`` (the preset with
 ``benchmarks/hyperparams/madqn_long.yml``).
@@ -75,11 +79,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.write_readme and args.quick:
         parser.error("--write-readme takes the full benchmark's runs: leave out --quick")
     envs = list(ENVS) if args.env == "all" else [args.env]
-    methods = {env: [m.name for m in env_methods(env)] if not args.methods else args.methods for env in envs}
+    methods = {env: args.methods or [m.name for m in env_methods(env, runnable=True)] for env in envs}
     try:
         specs = {env: [get_method(env, name) for name in names] for env, names in methods.items()}
     except ValueError as error:
         parser.error(str(error))
+    for method in (m for names in specs.values() for m in names if m.runner is not None):
+        parser.error(
+            f"{method.name} is a peer trained outside this script, in a venv of its own: "
+            f"run `python {method.runner}` (see that script's docstring)"
+        )
     readme = README if args.write_readme else None
 
     th.set_num_threads(1)

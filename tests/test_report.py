@@ -9,7 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from sb3_marl.benchmark.methods import METHODS, env_methods, get_method
+from benchmarks.learning import main as learning_main
+from sb3_marl.benchmark.methods import METHODS, Method, build_spread_model, env_methods, get_method
 from sb3_marl.benchmark.report import (
     README_END,
     README_START,
@@ -18,6 +19,7 @@ from sb3_marl.benchmark.report import (
     load_runs,
     replace_section,
     results_page,
+    return_at_wall,
     summarize,
 )
 from sb3_marl.benchmark.stats import bootstrap_ci, iqm, iqm_ci, median_ci
@@ -69,10 +71,34 @@ def test_registry_is_one_structure_with_clear_errors():
     assert not get_method("spread", "scripted").trained and get_method("spread", "ppo").trained
 
 
-def _run(method: str, seed: int, final: float, budget: int = 1000) -> dict:
+def test_peers_are_registered_but_trained_elsewhere(capsys):
+    iql = get_method("spread", "benchmarl_iql")
+    assert iql.trained and iql.build is None and iql.policy is None
+    assert iql.runner == "benchmarks/benchmarl_spread.py --algos iql"
+    assert "benchmarl_qmix" not in [m.name for m in env_methods("spread", runnable=True)]
+    assert "benchmarl_qmix" in [m.name for m in env_methods("spread")]
+    with pytest.raises(ValueError, match=r"'benchmarl_iql' is trained by benchmarks/benchmarl_spread\.py"):
+        build_spread_model("benchmarl_iql", 0, {})
+    with pytest.raises(ValueError, match="x: a method with a runner has neither a builder nor a policy"):
+        Method("spread", "x", "x", policy=lambda rng: np.zeros, runner="elsewhere.py")
+    with pytest.raises(SystemExit):
+        learning_main(["--env", "spread", "--methods", "madqn", "benchmarl_qmix", "--steps", "1"])
+    assert "benchmarl_qmix is a peer trained outside this script, in a venv of its own: run `python " in (
+        capsys.readouterr().err
+    )
+
+
+def _run(method: str, seed: int, final: float, budget: int = 1000, walls: tuple = (10.0, 10.0)) -> dict:
+    half = {
+        "joint_steps": budget // 2,
+        "return_mean": (final - 80) / 2,
+        "return_std": 1.0,
+        "train_wall_s": walls[0],
+    }
     curve = [
         {"joint_steps": 0, "return_mean": -80.0, "return_std": 1.0, "train_wall_s": 0.0},
-        {"joint_steps": budget, "return_mean": final, "return_std": 1.0, "train_wall_s": 10.0 + seed},
+        *([half] if walls[0] != walls[1] else []),
+        {"joint_steps": budget, "return_mean": final, "return_std": 1.0, "train_wall_s": walls[1] + seed},
     ]
     return {
         "env": "spread",
@@ -101,6 +127,27 @@ def test_results_table_by_hand():
     # Difference 4, both sd 1: Welch's df 4, t(4) = 2.776, half-width 2.776 * sqrt(2/3) = 2.27.
     assert any("minus MADQN without PER | 1,000 | 3 vs 3 | 4.0 ± 2.3 (better)" in line for line in lines)
     assert csv_rows[1].startswith("spread,madqn,0 1 2,1000,-2.000,2.484,-2.000,")
+
+
+def test_peer_rows_and_equal_wall_time_by_hand():
+    # MADQN takes 10-12 s for the budget; IQL 40-42 s, and by 11 s it is halfway (-60, -61, -62).
+    runs = [_run("madqn", s, f) for s, f in ((0, -30.0), (1, -31.0), (2, -32.0))]
+    runs += [_run("benchmarl_iql", s, f, walls=(11.0, 40.0)) for s, f in ((0, -40.0), (1, -42.0), (2, -44.0))]
+    assert return_at_wall(runs[3], 10.5) == -80.0 and return_at_wall(runs[3], 11.0) == -60.0
+    lines, _ = results_page(group_runs(runs), quick=False, run_folder="docs/learning_runs/")
+    row = next(line for line in lines if line.startswith("| spread | BenchMARL IQL"))
+    assert row.endswith(
+        "`python benchmarks/benchmarl_spread.py --algos iql --seeds 0 1 2 --steps 1000 --eval-every 1000 "
+        "--eval-episodes 20` |"
+    )
+    pair = "| MADQN (PER, double, dueling) minus BenchMARL IQL (its defaults, our batch shape) | 1,000 |"
+    # Equal steps: -31 minus -42 = 11; sds 1 and 2, Welch's df 2.94: half-width 3.23 * sqrt(5/3) = 4.17.
+    # Over training: -31 minus IQL's -51.5 (its -60/-40, -61/-42, -62/-44 halfway/final); sds 1 and 1.5,
+    # Welch's df 3.48: half-width 2.97 * sqrt(1/3 + 2.25/3) = 3.09.
+    assert f"{pair} 3 vs 3 | 11.0 ± 4.2 (better) | 20.5 ± 3.1 (better) |" in lines
+    # Equal wall time, 12 s (MADQN's slowest seed): -31 against IQL's -61; both sds 1, df 4, half-width
+    # 2.776 * sqrt(2/3) = 2.27; each mean's own: 4.303 / sqrt(3) = 2.48.
+    assert f"{pair} 12 (12 vs 42) | -31.0 ± 2.5 | -61.0 ± 2.5 | 30.0 ± 2.3 (better) |" in lines
 
 
 def test_summary_of_one_seed_has_no_interval():

@@ -17,6 +17,9 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   dueling, Double DQN and PER.
 - ``random``, ``nearest`` (each agent heads for its nearest landmark) and ``scripted`` (each agent heads
   for the nearest landmark no other agent is closer to): floor and references, not trained
+- ``benchmarl_iql``, ``benchmarl_qmix``, ``benchmarl_vdn``: peers, BenchMARL's IQL, QMIX and VDN with its
+  defaults and our batch shape, trained and evaluated by ``benchmarks/benchmarl_spread.py`` in a venv of
+  their own (BenchMARL pulls TorchRL); here only their labels and their runner, to read their runs
 
 CartPole-v1: ``madqn`` against SB3 ``dqn``, both with the rl-baselines3-zoo CartPole-v1 settings.
 """
@@ -62,8 +65,12 @@ class Method:
     :param name: its name on the command line and in run files
     :param label: its name in tables and plots
     :param preset: its hyperparameters (stored with its runs); for a method that is not trained, ``{}``
-    :param build: ``build(seed, preset)`` -> the model, on its training env; None when not trained
+    :param build: ``build(seed, preset)`` -> the model, on its training env; None when not trained or
+        trained by another script (``runner``)
     :param policy: for a method that is not trained: ``policy(rng)`` -> the acting function
+    :param runner: for a method trained outside ``benchmarks/learning.py`` (a peer library's), the script
+        and the arguments that train it and store its runs, e.g.
+        ``"benchmarks/benchmarl_spread.py --algos iql"``; it has neither ``build`` nor ``policy``
     """
 
     env: str
@@ -72,10 +79,16 @@ class Method:
     preset: Callable[[], dict[str, Any]] = field(default=dict)
     build: Callable[[int, dict[str, Any]], BaseAlgorithm] | None = None
     policy: Callable[[np.random.Generator], Act] | None = None
+    runner: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.runner is not None and (self.build is not None or self.policy is not None):
+            raise ValueError(f"{self.name}: a method with a runner has neither a builder nor a policy")
 
     @property
     def trained(self) -> bool:
-        return self.build is not None
+        """Whether the method learns (its runs have learning curves), here or by its ``runner``."""
+        return self.build is not None or self.runner is not None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -221,10 +234,12 @@ def build_spread_model(method: str, seed: int, preset: dict[str, Any]) -> BaseAl
     :param seed: the run's seed
     :param preset: its hyperparameters (:func:`spread_preset`)
     """
-    build = get_method("spread", method).build
-    if build is None:
+    spec = get_method("spread", method)
+    if spec.runner is not None:
+        raise ValueError(f"{method!r} is trained by {spec.runner.split()[0]}: it has no model to build here")
+    if spec.build is None:
         raise ValueError(f"{method!r} is not trained: it has no model to build")
-    return build(seed, preset)
+    return spec.build(seed, preset)
 
 
 def spread_preset(method: str) -> dict[str, Any]:
@@ -297,6 +312,15 @@ def _madqn(name: str, label: str, changes: dict[str, Any] | None = None) -> Meth
     return Method("spread", name, label, madqn_preset(changes), build_madqn_spread)
 
 
+BENCHMARL_RUNNER = "benchmarks/benchmarl_spread.py"
+
+
+def _benchmarl(algo: str, label: str) -> Method:
+    return Method(
+        "spread", f"benchmarl_{algo}", f"BenchMARL {label}", runner=f"{BENCHMARL_RUNNER} --algos {algo}"
+    )
+
+
 METHODS: tuple[Method, ...] = (
     _madqn("madqn", "MADQN (PER, double, dueling)"),
     _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}),
@@ -315,6 +339,9 @@ METHODS: tuple[Method, ...] = (
     Method("spread", "random", "random", policy=_random_policy),
     Method("spread", "nearest", "scripted: nearest landmark", policy=lambda rng: nearest_landmark_actions),
     Method("spread", "scripted", "scripted: nearest unclaimed landmark", policy=lambda rng: scripted_actions),
+    _benchmarl("iql", "IQL (its defaults, our batch shape)"),
+    _benchmarl("qmix", "QMIX (its defaults, our batch shape)"),
+    _benchmarl("vdn", "VDN (its defaults, our batch shape)"),
     Method(
         "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")
     ),
@@ -323,9 +350,12 @@ METHODS: tuple[Method, ...] = (
 ENVS = ("spread", "cartpole")
 
 
-def env_methods(env: str) -> list[Method]:
-    """The registered methods of ``env``, in order."""
-    return [method for method in METHODS if method.env == env]
+def env_methods(env: str, runnable: bool = False) -> list[Method]:
+    """The registered methods of ``env``, in order.
+
+    :param runnable: only those ``benchmarks/learning.py`` runs (not the peers another script trains)
+    """
+    return [m for m in METHODS if m.env == env and not (runnable and m.runner is not None)]
 
 
 def get_method(env: str, name: str) -> Method:

@@ -84,11 +84,14 @@ def plot_curves(
     return True
 
 
-def curve_band(runs: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The learning curve of a group: joint steps, the mean over seeds at each evaluation and the
-    half-width of its 95% CI (0 where it is undefined), over the evaluations every run reached."""
+def curve_band(
+    runs: Sequence[dict[str, Any]], x_key: str = "joint_steps"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The learning curve of a group: ``x_key`` (joint steps, or ``"train_wall_s"``) averaged over seeds,
+    the mean over seeds at each evaluation and the half-width of its 95% CI (0 where it is undefined),
+    over the evaluations every run reached."""
     n_points = min(len(r["curve"]) for r in runs)
-    x = np.array([runs[0]["curve"][k]["joint_steps"] for k in range(n_points)])
+    x = np.array([np.mean([r["curve"][k][x_key] for r in runs]) for k in range(n_points)])
     ys = np.array([[r["curve"][k]["return_mean"] for k in range(n_points)] for r in runs])
     points = [mean_ci(ys[:, k]) for k in range(n_points)]
     return x, np.array([s[0] for s in points]), np.nan_to_num(np.array([s[1] for s in points]))
@@ -133,3 +136,30 @@ def learning_plots(
         title, labels, name = f"CartPole-v1{quick_tag}", ("env steps", "greedy episode return"), env
     path = os.path.join(docs, f"learning_{name}{'_quick' if quick else ''}.png")
     plot_curves(path, items, title, *labels, fit_means=env == "spread")
+
+
+def walltime_plot(groups: dict[tuple[str, str, int], list[dict[str, Any]]], quick: bool, docs: str) -> None:
+    """simple_spread's curves against training wall time, evaluation excluded, each point at its mean time
+    over seeds (``docs/learning_simple_spread_walltime[_quick].png``; nothing is written without a group).
+
+    :param groups: the groups to draw (the pairs against peers), by (env, method, budget), in order
+    :param quick: the quick benchmark's runs and file
+    :param docs: the docs folder
+    """
+    items: list[Curve | Level] = []
+    for (env, method, budget), group in groups.items():
+        label = f"{get_method(env, method).label} ({len(group)} seeds, {budget // 1000}k)"
+        items.append(Curve(label, *curve_band(group, "train_wall_s")))
+    quick_tag = "_quick" if quick else ""
+    title = f"simple_spread_v3 against training wall time{' — quick' if quick else ''}"
+    labels = (
+        "training wall time (s; shared 2-core CPU, one torch thread)",
+        f"greedy team return (sum over {N_AGENTS} agents)",
+    )
+    plot_curves(
+        os.path.join(docs, f"learning_simple_spread_walltime{quick_tag}.png"),
+        items,
+        title,
+        *labels,
+        fit_means=True,
+    )

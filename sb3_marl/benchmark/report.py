@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sb3_marl.benchmark.methods import ENVS, METHODS, PUBLISHED, from_paper, get_method, to_paper
-from sb3_marl.benchmark.plot import learning_plots
+from sb3_marl.benchmark.plot import learning_plots, walltime_plot
 from sb3_marl.benchmark.stats import best, difference_ci, iqm_ci, mean_ci, training_mean
 from sb3_marl.files import atomic_write
 
@@ -35,6 +35,9 @@ COMPARISONS = (
     ("spread", "madqn_vdn", "madqn"),
     ("spread", "madqn_qmix", "madqn"),
     ("spread", "madqn", "madqn_t1k"),
+    ("spread", "madqn", "benchmarl_iql"),
+    ("spread", "madqn", "benchmarl_qmix"),
+    ("spread", "madqn", "benchmarl_vdn"),
     ("cartpole", "madqn", "dqn"),
 )
 
@@ -93,6 +96,11 @@ def final_return(run: dict[str, Any]) -> float:
     return float(run["curve"][-1]["return_mean"])
 
 
+def final_wall_s(runs: Sequence[dict[str, Any]]) -> float:
+    """The training wall time of a group's runs at their last evaluation, mean over seeds."""
+    return float(np.mean([r["curve"][-1]["train_wall_s"] for r in runs]))
+
+
 def summarize(runs: Sequence[dict[str, Any]], trained: bool = True) -> Summary:
     """The :class:`Summary` of one group of runs (one per seed).
 
@@ -108,7 +116,7 @@ def summarize(runs: Sequence[dict[str, Any]], trained: bool = True) -> Summary:
         iqm=iqm_ci([finals]),
         over_training=mean_ci([training_mean(r) for r in runs]) if trained else nan,
         best=mean_ci([best(r) for r in runs]) if trained else nan,
-        train_wall_s=float(np.mean([r["curve"][-1]["train_wall_s"] for r in runs])),
+        train_wall_s=final_wall_s(runs),
     )
 
 
@@ -148,7 +156,11 @@ def ordered(groups: dict[GroupKey, list[dict[str, Any]]]) -> list[tuple[GroupKey
 def command_for(key: GroupKey, runs: Sequence[dict[str, Any]], quick: bool) -> str:
     """The ``benchmarks/learning.py`` command that reproduces a group."""
     env, method, _ = key
-    parts = ["python", "benchmarks/learning.py", "--env", env, "--methods", method, "--seeds"]
+    runner = get_method(env, method).runner
+    if runner is None:
+        parts = ["python", "benchmarks/learning.py", "--env", env, "--methods", method, "--seeds"]
+    else:
+        parts = ["python", *runner.split(), "--seeds"]
     parts += [str(r["seed"]) for r in runs]
     if quick:
         parts.append("--quick")
@@ -158,31 +170,98 @@ def command_for(key: GroupKey, runs: Sequence[dict[str, Any]], quick: bool) -> s
     return shlex.join(parts)
 
 
+def compared_pairs(
+    groups: dict[GroupKey, list[dict[str, Any]]], peers_only: bool = False
+) -> list[tuple[GroupKey, GroupKey]]:
+    """The ``COMPARISONS`` pairs of stored groups, at every budget both were run with.
+
+    :param groups: the stored runs, grouped
+    :param peers_only: only the pairs against a peer trained by another script (``Method.runner``)
+    """
+    pairs = []
+    for pair_env, method, other in COMPARISONS:
+        if peers_only and get_method(pair_env, other).runner is None:
+            continue
+        for env, name, budget in dict(ordered(groups)):
+            if (env, name) == (pair_env, method) and (env, other, budget) in groups:
+                pairs.append(((env, name, budget), (env, other, budget)))
+    return pairs
+
+
+def difference_cell(a: Sequence[float], b: Sequence[float]) -> str:
+    """``"4.0 ± 2.3 (better)"``: mean of ``a`` minus mean of ``b``, its Welch 95% CI and the verdict."""
+    diff, half = difference_ci(a, b)
+    verdict = "n/a" if math.isnan(half) else "no clear difference"
+    if not math.isnan(half) and abs(diff) > half:
+        verdict = "better" if diff > 0 else "worse"
+    return f"{format_pm(diff, half)} ({verdict})"
+
+
 def comparison_lines(groups: dict[GroupKey, list[dict[str, Any]]]) -> list[str]:
     """Markdown lines: each ``COMPARISONS`` pair at every budget both were run with."""
     rows = []
-    for pair_env, method, other in COMPARISONS:
-        for (env, name, budget), group in ordered(groups):
-            against = groups.get((env, other, budget))
-            if env != pair_env or name != method or not against:
-                continue
-            cells = []
-            for metric in (final_return, training_mean):
-                diff, half = difference_ci([metric(r) for r in group], [metric(r) for r in against])
-                verdict = "n/a" if math.isnan(half) else "no clear difference"
-                if not math.isnan(half) and abs(diff) > half:
-                    verdict = "better" if diff > 0 else "worse"
-                cells.append(f"{format_pm(diff, half)} ({verdict})")
-            label, other_label = get_method(env, method).label, get_method(env, other).label
-            rows.append(
-                [f"{label} minus {other_label}", f"{budget:,}", f"{len(group)} vs {len(against)}", *cells]
-            )
+    for key, other_key in compared_pairs(groups):
+        (env, method, budget), other = key, other_key[1]
+        group, against = groups[key], groups[other_key]
+        metrics = (final_return, training_mean)
+        cells = [difference_cell([m(r) for r in group], [m(r) for r in against]) for m in metrics]
+        label, other_label = get_method(env, method).label, get_method(env, other).label
+        rows.append(
+            [f"{label} minus {other_label}", f"{budget:,}", f"{len(group)} vs {len(against)}", *cells]
+        )
     if not rows:
         return []
     header = ["comparison", "joint steps", "seeds", "final return", "over training"]
     return [
         'Side by side (difference of the means, 95% CI by Welch\'s t; "better" when the '
         "interval excludes 0):",
+        "",
+        *markdown_table(header, rows),
+        "",
+    ]
+
+
+def return_at_wall(run: dict[str, Any], wall_s: float) -> float:
+    """A run's last evaluation made within ``wall_s`` seconds of training (its first one if none was)."""
+    made = [p for p in run["curve"] if p["train_wall_s"] <= wall_s] or run["curve"][:1]
+    return float(made[-1]["return_mean"])
+
+
+def walltime_lines(groups: dict[GroupKey, list[dict[str, Any]]]) -> list[str]:
+    """Markdown lines: each pair against a peer at equal training wall time, the time the faster of the
+    two took for the whole budget on every seed; each run counts with its last evaluation made by then."""
+    rows = []
+    for key, other_key in compared_pairs(groups, peers_only=True):
+        group, against = groups[key], groups[other_key]
+        walls = [max(r["curve"][-1]["train_wall_s"] for r in runs) for runs in (group, against)]
+        wall = min(walls)
+        ours, theirs = [return_at_wall(r, wall) for r in group], [return_at_wall(r, wall) for r in against]
+        label, other_label = get_method(*key[:2]).label, get_method(*other_key[:2]).label
+        rows.append(
+            [
+                f"{label} minus {other_label}",
+                f"{key[2]:,}",
+                f"{wall:.0f} ({walls[0]:.0f} vs {walls[1]:.0f})",
+                format_pm(*mean_ci(ours)),
+                format_pm(*mean_ci(theirs)),
+                difference_cell(ours, theirs),
+            ]
+        )
+    if not rows:
+        return []
+    header = [
+        "comparison",
+        "budget",
+        "wall s (each's slowest seed)",
+        "first then",
+        "second then",
+        "difference",
+    ]
+    return [
+        "At equal training wall time (the time the faster of the two took for the whole budget on its "
+        "slowest seed; each run with its last evaluation made by then; the runs shared the 2-core machine "
+        "with other jobs, so their times carry its load at the time; curves against wall time: "
+        "`docs/learning_simple_spread_walltime.png`):",
         "",
         *markdown_table(header, rows),
         "",
@@ -251,6 +330,7 @@ def results_page(
         *markdown_table(TABLE_HEADER, rows),
         "",
         *comparison_lines(groups),
+        *walltime_lines(groups),
         "Published reference for simple_spread (EPyMARL, Papoudakis et al. 2021, arXiv:2006.07869; "
         "as we read it, unconfirmed): "
         + ", ".join(f"{k} {v} paper = {from_paper(v):.1f} mpe2" for k, v in PUBLISHED.items())
@@ -300,6 +380,8 @@ def write_results(docs: str, quick: bool, readme: str | None = None) -> list[str
     write_lines(os.path.join(docs, f"results{suffix}.csv"), csv_rows)
     for env in ENVS:
         learning_plots(dict(ordered(groups)), env, quick, docs)
+    pairs = compared_pairs(groups, peers_only=True)
+    walltime_plot({k: groups[k] for k in dict.fromkeys(k for pair in pairs for k in pair)}, quick, docs)
     if readme is not None:
         replace_section(readme, lines[4:])
     return lines
