@@ -56,7 +56,7 @@ def test_median_ci_and_its_edges():
 
 def test_registry_is_one_structure_with_clear_errors():
     assert len({(m.env, m.name) for m in METHODS}) == len(METHODS)
-    assert [m.name for m in env_methods("cartpole")] == ["madqn", "dqn"]
+    assert [m.name for m in env_methods("cartpole")] == ["madqn", "madqn_per", "dqn"]
     with pytest.raises(
         ValueError, match=r"Unknown method 'madqnn' for env 'spread'; choose from: madqn, madqn_noper"
     ):

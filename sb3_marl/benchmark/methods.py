@@ -21,7 +21,8 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   defaults and our batch shape, trained and evaluated by ``benchmarks/benchmarl_spread.py`` in a venv of
   their own (BenchMARL pulls TorchRL); here only their labels and their runner, to read their runs
 
-CartPole-v1: ``madqn`` against SB3 ``dqn``, both with the rl-baselines3-zoo CartPole-v1 settings.
+CartPole-v1: ``madqn`` (MADQN's defaults: PER off) and ``madqn_per`` against SB3 ``dqn``, all with the
+rl-baselines3-zoo CartPole-v1 settings.
 """
 
 from __future__ import annotations
@@ -344,6 +345,13 @@ METHODS: tuple[Method, ...] = (
     _benchmarl("vdn", "VDN (its defaults, our batch shape)"),
     Method(
         "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")
+    ),
+    Method(
+        "cartpole",
+        "madqn_per",
+        "MADQN with PER (zoo DQN settings)",
+        lambda: {**ZOO_CARTPOLE, "prioritized_replay": True},
+        build_cartpole("madqn"),
     ),
     Method("cartpole", "dqn", "SB3 DQN (zoo settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("dqn")),
 )

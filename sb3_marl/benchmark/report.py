@@ -39,6 +39,7 @@ COMPARISONS = (
     ("spread", "madqn", "benchmarl_qmix"),
     ("spread", "madqn", "benchmarl_vdn"),
     ("cartpole", "madqn", "dqn"),
+    ("cartpole", "madqn", "madqn_per"),
 )
 
 README_START, README_END = "<!-- learning-results:start -->", "<!-- learning-results:end -->"
