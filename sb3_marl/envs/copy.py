@@ -81,7 +81,8 @@ class EnvCopy:
         self._rows = np.arange(n)
         self._plain_obs = slot_spaces.obs_dims is None  # observations used as they are: no padding
         self._own_masks = [slot_spaces.legal_mask(k, None) for k in range(n)] if slot_spaces.discrete else []
-        self._own_mask_set = [False] * n  # whether a slot's mask row holds its own mask (skip rewriting it)
+        # whether a slot's mask row holds its own mask (skip rewriting it); without masks, always
+        self._own_mask_set = [self.masks is None] * n
         self._masks_changed = True  # whether a mask row was written since the last step's result
         # no env mask seen yet and every agent has all actions: any action in range is legal (no check)
         self._all_legal = slot_spaces.discrete and all(mask.all() for mask in self._own_masks)
@@ -249,11 +250,15 @@ class EnvCopy:
                 k = int(np.flatnonzero(illegal)[0])
                 self._env_action(k, actions[k])  # raises, saying why
         agents = env.agents
-        if agents == self.agents:  # all in the slots' order: no lookups
+        everyone = agents == self.agents and self.n_alive == len(agents)  # all live, in the slots' order
+        if everyone:
             acting = dict(zip(agents, actions, strict=True))
         else:
             acting = {a: actions[index[a]] for a in agents}
-        raw_obs, env_rewards, terminations, truncations, env_infos = env.step(acting)
+        result = env.step(acting)
+        if everyone and self._quiet_step(result, rewards, infos):
+            return
+        raw_obs, env_rewards, terminations, truncations, env_infos = result
         for agent, raw in raw_obs.items():
             k = index[agent]
             info = infos[k]
@@ -279,6 +284,33 @@ class EnvCopy:
             rewards[k] = env_rewards.get(agent, 0.0)
             infos[k].update(env_infos.get(agent, ()))
             self._finish(k, terminations.get(agent, True), truncations.get(agent, False), infos[k])
+
+    def _quiet_step(
+        self, result: tuple[dict[str, Any], ...], rewards: list[float], infos: list[dict[str, Any]]
+    ) -> bool:
+        """The step every agent acted in, when nothing happened but observations and rewards: no agent is
+        done, joins or leaves, no info or env mask came, no mask row changes and observations need no
+        padding. Then take it in one short pass and return True; else False, and the general reading
+        takes it (it writes every row again). ``result``: what the env's ``step`` returned."""
+        raw_obs, env_rewards, terminations, truncations, env_infos = result
+        if (
+            not self._plain_obs
+            or not all(self._own_mask_set)
+            or any(terminations.values())
+            or any(truncations.values())
+            or any(env_infos.values())
+            or len(raw_obs) != len(self.agents)
+        ):
+            return False
+        obs = self.obs
+        for k, agent in enumerate(self.agents):
+            raw = raw_obs.get(agent)
+            if raw is None or isinstance(raw, dict):  # gone without a last observation; or a mask dict
+                return False
+            obs[k] = raw
+            rewards[k] = env_rewards.get(agent, 0.0)
+            infos[k]["TimeLimit.truncated"] = False
+        return True
 
     def _step_aec(
         self, actions: Actions, rewards: list[float], dones: list[bool], infos: list[dict[str, Any]]
