@@ -7,7 +7,9 @@ epsilon-greedy layer off), the team return summed over the 3 agents, whole episo
 ``make_vec_env`` evaluation env of 4 copies seeded ``100_000 + seed``, re-seeded ``200_000 + seed`` at
 every evaluation, 20 episodes every 5,000 joint steps: the same episodes our rows are evaluated on. Each
 run is written to ``docs/learning_runs/spread__benchmarl_<algo>__<steps>steps__seed<k>.json`` in the
-record format of ``benchmarks/learning.py``, so the report and the table take it like our runs.
+record format of ``benchmarks/learning.py``, so the report and the table take it like our runs; while it
+runs, the record so far is kept (flagged ``"partial": true``) in ``docs/learning_runs/partial/``, which
+the report does not read.
 
 Settings: BenchMARL's defaults (its ``ExperimentConfig``, algorithm and MLP yaml files: an MLP of
 [256, 256] with Tanh, Adam at 5e-5, gamma 0.99, soft target update tau 0.005, epsilon 0.8 -> 0.01 over
@@ -204,6 +206,9 @@ def run(algo: str, seed: int, budget: int, eval_every: int, n_eval: int, partial
         "method": f"benchmarl_{algo}",
         "seed": seed,
         "eval_episodes": n_eval,
+        "budget": budget,
+        "eval_every": eval_every,
+        "argv": shlex.join([sys.executable, *sys.argv]),
     }
     with tempfile.TemporaryDirectory() as folder:
         config = experiment_config(budget, folder)
@@ -253,9 +258,6 @@ def main(argv: list[str] | None = None) -> None:
             name = f"spread__benchmarl_{algo}__{args.steps}steps__seed{seed}.json"
             partial = os.path.join(args.out, "partial", name)
             record = run(algo, seed, args.steps, args.eval_every, args.eval_episodes, partial)
-            record.update(
-                budget=args.steps, eval_every=args.eval_every, argv=shlex.join([sys.executable, *sys.argv])
-            )
             path = os.path.join(args.out, name)
             with atomic_write(path, "w") as file:
                 json.dump(record, file, indent=1)
