@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.save_util import load_from_pkl, save_to_pkl
 
-from sb3_marl.buffers import PrioritizedReplayBuffer, PriorityTree
+from sb3_marl.buffers import PrioritizedReplayBuffer, PriorityTree, tree_kernels
 
 OBS_SPACE = spaces.Box(-np.inf, np.inf, (2,), np.float32)
 ACTION_SPACE = spaces.Discrete(3)
@@ -128,8 +130,9 @@ def test_find_prefixsum_never_returns_an_empty_leaf_past_the_right_edge():
         max_size=8,
     ),
 )
-def test_tree_matches_naive_recomputation(capacity, fanout, top, batches):
-    tree = PriorityTree(capacity, fanout=fanout, top=top)
+@pytest.mark.parametrize("compiled", [False, None])  # None: the compiled loops where numba is installed
+def test_tree_matches_naive_recomputation(compiled, capacity, fanout, top, batches):
+    tree = PriorityTree(capacity, fanout=fanout, top=top, compiled=compiled)
     leaves = np.zeros(tree.n_top * fanout**tree.levels)
     for k, batch in enumerate(batches):
         indices = np.array([i % capacity for i, _ in batch], dtype=np.int64)
@@ -157,6 +160,48 @@ def test_tree_matches_naive_recomputation(capacity, fanout, top, batches):
             expected = np.searchsorted(cumulative, prefixes, side="right")
             near_edge = np.isclose(prefixes[:, None], cumulative).any(axis=1)
             assert np.all((found == expected) | near_edge)
+
+
+@pytest.mark.skipif(not tree_kernels.AVAILABLE, reason="numba not installed: the next test runs instead")
+def test_compiled_and_numpy_trees_agree():
+    # Quarters keep every sum exact, so both paths must find the same leaves, not merely close ones.
+    rng = np.random.default_rng(1)
+    trees = [PriorityTree(1000, fanout=4, top=8, compiled=compiled) for compiled in (True, False)]
+    assert [tree._kernels for tree in trees] == [True, False]
+    for size in (3, 50, 7, 400, 1000, 256, 256):
+        indices = rng.integers(0, min(1000, 5 * size), size)  # repeats included
+        values = rng.integers(0, 40, size) / 4.0  # empty leaves included
+        for tree in trees:
+            tree.update(indices, values)
+        prefixes = np.sort(rng.random(64)) * trees[0].total()
+        (leaves, found), (numpy_leaves, numpy_found) = (tree.find(prefixes) for tree in trees)
+        np.testing.assert_array_equal(leaves, numpy_leaves)
+        np.testing.assert_array_equal(found, numpy_found)
+        assert trees[0].min() == trees[1].min() and trees[0].total() == trees[1].total()
+        for level in range(1, trees[0]._depth + 1):
+            np.testing.assert_array_equal(trees[0]._sums[level], trees[1]._sums[level])
+            np.testing.assert_array_equal(trees[0]._mins[level], trees[1]._mins[level])
+
+
+def test_compiled_tree_needs_numba(monkeypatch):
+    monkeypatch.setattr(tree_kernels, "AVAILABLE", False)
+    with pytest.raises(ImportError, match="pip install numba"):
+        PriorityTree(4, compiled=True)
+    assert not PriorityTree(4)._kernels  # the NumPy path
+
+
+def test_tree_pickle_keeps_levels_in_the_flat_arrays():
+    tree = PriorityTree(100, fanout=4, top=2)
+    tree.update(np.arange(100), np.arange(100) / 8.0)
+    loaded = pickle.loads(pickle.dumps(tree))
+    # An older pickle: the levels as separate arrays, no flat ones.
+    old = {k: v for k, v in tree.__getstate__().items() if k not in ("_flat_sums", "_flat_mins", "_starts")}
+    old_loaded = PriorityTree.__new__(PriorityTree)
+    old_loaded.__setstate__({**old, "_sums": [a.copy() for a in tree._sums], "_mins": list(tree._mins)})
+    for copy in (loaded, old_loaded):
+        assert all(np.shares_memory(level, copy._flat_sums) for level in copy._sums)
+        copy.update(np.array([99]), np.array([0.0]))
+        assert copy.total() == tree.total() - 99 / 8.0 and copy.min() == 1 / 8.0
 
 
 def test_tree_keeps_levels_as_the_leaves_fill():

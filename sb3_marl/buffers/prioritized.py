@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -187,8 +188,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                 "No transition to sample: the buffer is empty or all its transitions are inactive"
             )
         prefixes = (np.arange(batch_size) + np.random.random(batch_size)) * (total / batch_size)
-        leaves = self._tree.find_prefixsum(prefixes)
-        weights = (self._tree.min() / self._tree[leaves]) ** beta
+        leaves, priorities = self._tree.find(prefixes)
+        weights = (self._tree.min() / priorities) ** beta
         return self._samples_at(leaves, weights, env)
 
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
@@ -206,9 +207,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         if indices.size == 0:
             return
         highest = float(priorities.max())
-        if not (priorities.min() > 0 and np.isfinite(highest)):
+        if not (priorities.min() > 0 and math.isfinite(highest)):
             raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
-        if indices.min() < 0 or indices.max() >= self.n_leaves:
+        if indices.view(np.uint64).max() >= self.n_leaves:  # a negative index reads as a huge one
             raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
         keep = self._tree[indices] > 0
         if not keep.all():
@@ -228,8 +229,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.max_priority = 1.0
 
     def _tensor(self, array: np.ndarray) -> th.Tensor:
-        # Every array passed here is a fresh gather, so sharing its memory is safe.
-        return self.to_torch(array, copy=False)
+        # Every array passed here is a fresh gather, so sharing its memory is safe; th.from_numpy costs
+        # a third of th.as_tensor(array, device=...) (to_torch), and a batch makes eight tensors.
+        tensor = th.from_numpy(array)
+        return tensor if self.device.type == "cpu" else tensor.to(self.device)
 
     def _gather(self, array: np.ndarray, flat: np.ndarray) -> np.ndarray:
         """``array[rows, cols]`` for leaves ``flat = rows * n_envs + cols`` (one ``take``: faster)."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Any
+
 import numpy as np
+
+from sb3_marl.buffers import tree_kernels
 
 
 class PriorityTree:
@@ -31,21 +36,25 @@ class PriorityTree:
     :param top: Most nodes in the level scanned
     """
 
-    def __init__(self, capacity: int, fanout: int = 16, top: int = 4096):
+    def __init__(self, capacity: int, fanout: int = 16, top: int = 4096, compiled: bool | None = None):
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         if fanout < 2 or top < 1:
             raise ValueError(f"fanout must be >= 2 and top >= 1, got {fanout} and {top}")
         self.capacity = capacity
         self.fanout = fanout
+        self.compiled = compiled
         self._top = top
         self.levels = 1
         while -(-capacity // fanout**self.levels) > top:
             self.levels += 1
         self.n_top = -(-capacity // fanout**self.levels)
         sizes = [self.n_top * fanout ** (self.levels - k) for k in range(self.levels + 1)]
-        self._sums = [np.zeros(size) for size in sizes]  # level 0: the leaves
-        self._mins = [np.empty(0)] + [np.full(size, np.inf) for size in sizes[1:]]  # leaves: their own
+        # The levels end to end in one array each (what the compiled loops read), and a view per level.
+        self._starts = np.cumsum([0, *sizes[:-1]])
+        self._flat_sums = np.zeros(sum(sizes))  # level 0: the leaves
+        self._flat_mins = np.full(sum(sizes[1:]), np.inf)  # the leaves are their own minima
+        self._views()
         self._ones = np.ones(fanout)
         self._exclusive = np.tri(fanout, fanout, -1)  # row j sums columns 0 to j - 1 (cumsum is slower)
         self._stale: list[np.ndarray] = []  # leaves written since the nodes were last recomputed
@@ -53,6 +62,30 @@ class PriorityTree:
         self._rebuild = False  # so many leaves written since that a rebuild is cheaper than a climb
         self._used = 1  # leaves up to the last one ever written (at least one: scans need a node)
         self._depth = 1  # the level scanned
+
+    def _views(self) -> None:
+        """The per-level views of the flat arrays, and whether the compiled loops are used."""
+        ends = [*self._starts[1:], self._flat_sums.size]
+        self._sums = [self._flat_sums[a:b] for a, b in zip(self._starts, ends, strict=True)]
+        self._mins = [np.empty(0)] + [
+            self._flat_mins[a - ends[0] : b - ends[0]] for a, b in itertools.pairwise(ends)
+        ]
+        if self.compiled and not tree_kernels.AVAILABLE:
+            raise ImportError("PriorityTree(compiled=True) needs numba: pip install numba")
+        self._kernels = self.compiled is not False and tree_kernels.AVAILABLE
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The per-level views are rebuilt on loading: pickled apart, they would no longer share memory.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_sums", "_mins", "_kernels")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_flat_sums" not in state:  # pickled before the flat layout: levels as separate arrays
+            sums, mins = state.pop("_sums"), state.pop("_mins")
+            state["_starts"] = np.cumsum([0, *(len(level) for level in sums[:-1])])
+            state["_flat_sums"], state["_flat_mins"] = np.concatenate(sums), np.concatenate(mins[1:])
+            state["compiled"] = None
+        self.__dict__.update(state)
+        self._views()
 
     @property
     def _leaves(self) -> np.ndarray:
@@ -89,13 +122,10 @@ class PriorityTree:
                 return
             if indices.min() < 0 or indices.max() >= self.capacity:
                 raise IndexError(f"leaf indices must lie in [0, {self.capacity})")
-        self._used = max(self._used, int(indices.max()) + 1)
-        leaves = self._leaves
-        leaves[indices] = values
-        if not distinct and (leaves[indices] != values).any():
-            # A repeated index kept another write than its last (NumPy does not promise the order).
-            unique, first = np.unique(indices[::-1], return_index=True)
-            leaves[unique] = values[::-1][first]
+        if self._kernels and not distinct:  # in order: the last write of a repeated index stays
+            self._used = max(self._used, tree_kernels.write(self._flat_sums, indices, values) + 1)
+        else:
+            self._write(indices, values, distinct)
         if self._rebuild:
             return
         self._stale.append(indices)
@@ -103,6 +133,15 @@ class PriorityTree:
         if self._n_stale >= self._written(1):  # the next query rebuilds: no need to remember which
             self._rebuild = True
             self._stale.clear()
+
+    def _write(self, indices: np.ndarray, values: np.ndarray, distinct: bool) -> None:
+        self._used = max(self._used, int(indices.max()) + 1)
+        leaves = self._leaves
+        leaves[indices] = values
+        if not distinct and (leaves[indices] != values).any():
+            # A repeated index kept another write than its last (NumPy does not promise the order).
+            unique, first = np.unique(indices[::-1], return_index=True)
+            leaves[unique] = values[::-1][first]
 
     def _written(self, level: int) -> int:
         """Nodes of ``level`` up to the last one above a written leaf."""
@@ -134,6 +173,10 @@ class PriorityTree:
         self._mins[level][:n] = mins.reshape(n, self.fanout).min(axis=1)
 
     def _climb(self, leaves: np.ndarray) -> None:
+        if self._kernels:
+            args = (self._flat_sums, self._flat_mins, self._starts, self.fanout, self._depth, leaves)
+            tree_kernels.climb(*args)
+            return
         # Every node is recomputed from its children, never shifted by a delta: a node listed twice
         # gets the same value twice, so repeats need no deduplication. Children are gathered as rows
         # (one node's children are contiguous) and summed by a product; NumPy takes a minimum across
@@ -156,9 +199,8 @@ class PriorityTree:
 
     def reset(self) -> None:
         """Empty every leaf."""
-        for sums, mins in zip(self._sums, self._mins, strict=True):
-            sums.fill(0.0)
-            mins.fill(np.inf)
+        self._flat_sums.fill(0.0)
+        self._flat_mins.fill(np.inf)
         self._stale.clear()
         self._n_stale = 0
         self._rebuild = False
@@ -186,15 +228,32 @@ class PriorityTree:
         :param prefixes: Prefix sums, any shape.
         :return: Leaf indices, same shape as ``prefixes``.
         """
+        return self.find(prefixes)[0]
+
+    def find(self, prefixes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`find_prefixsum` with the values of the leaves found (a sampler's weights need them).
+
+        :param prefixes: Prefix sums, any shape.
+        :return: Leaf indices and their values, each of the shape of ``prefixes``.
+        """
         self._sync()
         prefixes = np.asarray(prefixes, dtype=np.float64)
         flat = prefixes.ravel()
+        if self._kernels:
+            leaves, values = np.empty(flat.size, dtype=np.int64), np.empty(flat.size)
+            n_scanned = self._written(self._depth)
+            tree_kernels.descend(
+                self._flat_sums, self._starts, self.fanout, self._depth, n_scanned, flat, leaves, values
+            )
+            return leaves.reshape(prefixes.shape), values.reshape(prefixes.shape)
         leaves = self._descend(flat, avoid_empty=False)
+        values = self._leaves[leaves]
         # Rare: rounding led into an empty subtree or leaf; search again, never entering one.
-        empty = self._leaves[leaves] <= 0.0
+        empty = values <= 0.0
         if empty.any():
             leaves[empty] = self._descend(flat[empty], avoid_empty=True)
-        return leaves.reshape(prefixes.shape)
+            values = self._leaves[leaves]
+        return leaves.reshape(prefixes.shape), values.reshape(prefixes.shape)
 
     def _descend(self, prefixes: np.ndarray, avoid_empty: bool) -> np.ndarray:
         # The level scanned: past its last non-empty node (a prefix at or past the total) stay in it.

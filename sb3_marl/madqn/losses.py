@@ -3,7 +3,9 @@ per slot, or, with a mixer, the team Q of each joint transition."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch as th
+from torch.nn import functional as F
 
 from sb3_marl.buffers import JointReplayBufferSamples, PrioritizedReplayBufferSamples
 from sb3_marl.madqn.policies import MADQNPolicy, QNetwork, masked_argmax
@@ -78,6 +80,22 @@ def current_and_target(
         return team_q(policy, samples), team_td_target(policy, samples, double_q)
     current = policy.q_net(samples.observations).gather(1, samples.actions.long())
     return current, td_target(policy, samples, double_q)
+
+
+def weighted_huber_loss(
+    current: th.Tensor, target: th.Tensor, weights: th.Tensor
+) -> tuple[th.Tensor, np.ndarray]:
+    """The mean over the batch of each sample's Huber loss times its importance-sampling weight (which
+    corrects the bias of prioritized sampling), and the samples' ``|TD error|``, computed once for the new
+    priorities and the logged statistics.
+
+    :param current: the Q-values of the actions taken, ``(batch, 1)``
+    :param target: their TD targets, ``(batch, 1)``
+    :param weights: the importance-sampling weights, ``(batch, 1)``
+    :return: the loss, and ``|target - current|`` as a flat NumPy array
+    """
+    loss = (weights * F.smooth_l1_loss(current, target, reduction="none")).mean()
+    return loss, (target - current.detach()).abs_().cpu().numpy().ravel()
 
 
 def non_finite_message(

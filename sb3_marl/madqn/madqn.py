@@ -19,12 +19,11 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
-from torch.nn import functional as F
 
 from sb3_marl.buffers import JointReplayBuffer, PrioritizedReplayBuffer, PrioritizedReplayBufferSamples
 from sb3_marl.madqn import episodes, transitions
 from sb3_marl.madqn.arguments import check_action_space, check_arguments
-from sb3_marl.madqn.losses import current_and_target, non_finite_message, td_target
+from sb3_marl.madqn.losses import current_and_target, non_finite_message, td_target, weighted_huber_loss
 from sb3_marl.madqn.policies import (
     CnnPolicy,
     MADQNPolicy,
@@ -346,46 +345,46 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         """
         assert self.replay_buffer is not None
         self.policy.set_training_mode(True)
-        self._update_learning_rate(self.policy.optimizer)
+        optimizer = self.policy.optimizer
+        self._update_learning_rate(optimizer)
 
         params = self.policy.trained_parameters()
         eps = self.prioritized_replay_eps
-        losses, td_means, td_maxes, weight_means, q_means = [], [], [], [], []
-        for _ in range(gradient_steps):
+        # Per step only what the step needs; the statistics are reduced once, after the last step.
+        losses, td_errors = np.empty(gradient_steps), []
+        weights: list[th.Tensor] = []
+        q_values: list[th.Tensor] = []
+        for step in range(gradient_steps):
             samples = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env, beta=self.beta)
             current_q_values, target_q_values = current_and_target(self.policy, samples, self.double_q)
-            # Importance-sampling weights correct the bias of prioritized sampling, per sample
-            is_weights = samples.weights.reshape(-1, 1)
-            loss = (is_weights * F.smooth_l1_loss(current_q_values, target_q_values, reduction="none")).mean()
-            losses.append(loss.item())
-            if not math.isfinite(losses[-1]):  # raised before the step: networks and priorities stay
+            loss, td_error = weighted_huber_loss(current_q_values, target_q_values, samples.weights)
+            losses[step] = loss.item()
+            if not math.isfinite(losses[step]):  # raised before the step: networks and priorities stay
                 raise FloatingPointError(non_finite_message(self.policy, samples, self._n_updates + 1))
 
-            self.policy.optimizer.zero_grad()
+            optimizer.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
-            self.policy.optimizer.step()
+            optimizer.step()
 
-            td_error = (target_q_values - current_q_values).abs().detach().cpu().numpy().ravel()
             self.replay_buffer.update_priorities(samples.indices, td_error + eps)
-
+            td_errors.append(td_error)
+            weights.append(samples.weights)
             if self.mixer is not None:
-                q_means.append(current_q_values.mean().item())
-            td_means.append(td_error.mean())
-            td_maxes.append(td_error.max())
-            weight_means.append(samples.weights.mean().item())
+                q_values.append(current_q_values.detach())
 
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/loss", float(np.mean(losses)))
-        td_mean = float(np.mean(td_means))
+        self.logger.record("train/loss", float(losses.mean()))
+        all_td_errors = np.concatenate(td_errors)
+        td_mean = float(all_td_errors.mean())
         self.logger.record("train/td_error_mean", td_mean)
         self.logger.record("train/beta", self.beta)
         self.logger.record("train/priority_mean", td_mean + eps)  # the new priorities: |TD error| + eps
-        self.logger.record("train/priority_max", float(np.max(td_maxes)) + eps)
-        self.logger.record("train/is_weight_mean", float(np.mean(weight_means)))
+        self.logger.record("train/priority_max", float(all_td_errors.max()) + eps)
+        self.logger.record("train/is_weight_mean", th.cat(weights).mean().item())
         if self.mixer is not None:  # the loss is then the mixer's, on the team Q
-            self.logger.record("train/team_q_mean", float(np.mean(q_means)))
+            self.logger.record("train/team_q_mean", th.cat(q_values).mean().item())
 
     def predict(
         self,

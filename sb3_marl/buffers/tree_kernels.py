@@ -1,0 +1,115 @@
+"""Compiled loops for :class:`~sb3_marl.buffers.sum_tree.PriorityTree`'s climb and search, used when numba
+is installed (``pip install numba``); the tree's NumPy path does the same work without it.
+
+A batched NumPy pass over a level costs a handful of calls of a few microseconds each whatever the batch,
+so a climb and a search at 1M leaves cost some forty calls; these loops do the same work per leaf and per
+prefix in one call each. Both read the tree's levels laid end to end in one array (``starts[k]`` is where
+level ``k`` begins; the minima of level ``k >= 1`` begin at ``starts[k] - starts[1]`` of theirs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    import numba
+except ImportError:  # the NumPy path is used
+    numba = None  # type: ignore[assignment]
+
+AVAILABLE = numba is not None
+
+
+def _jit(function: Any) -> Any:
+    return numba.njit(cache=True, nogil=True)(function) if AVAILABLE else function
+
+
+@_jit
+def climb(
+    sums: np.ndarray, mins: np.ndarray, starts: np.ndarray, fanout: int, depth: int, leaves: np.ndarray
+) -> None:  # pragma: no cover - compiled; tests run it through PriorityTree(compiled=True)
+    """Recompute the sum and the minimum positive leaf of every ancestor of ``leaves``, up to level
+    ``depth``, from their children (a leaf listed twice gets its ancestors recomputed twice, alike)."""
+    offset = starts[1]
+    for i in range(leaves.size):
+        node = leaves[i]
+        for level in range(1, depth + 1):
+            node //= fanout
+            first = starts[level - 1] + node * fanout
+            total = 0.0
+            lowest = np.inf
+            if level == 1:
+                for j in range(fanout):
+                    value = sums[first + j]
+                    total += value
+                    if 0.0 < value < lowest:
+                        lowest = value
+            else:
+                first_min = first - offset
+                for j in range(fanout):
+                    total += sums[first + j]
+                    lowest = min(lowest, mins[first_min + j])
+            sums[starts[level] + node] = total
+            mins[starts[level] - offset + node] = lowest
+
+
+@_jit
+def descend(
+    sums: np.ndarray,
+    starts: np.ndarray,
+    fanout: int,
+    depth: int,
+    n_scanned: int,
+    prefixes: np.ndarray,
+    leaves: np.ndarray,
+    values: np.ndarray,
+) -> None:  # pragma: no cover - compiled; tests run it through PriorityTree(compiled=True)
+    """For each prefix, the leaf whose interval holds it (``leaves``) and that leaf's value (``values``),
+    never an empty leaf while the tree holds a positive one: the ``n_scanned`` nodes of level ``depth``
+    are scanned, then each level below is searched child by child."""
+    top = starts[depth]
+    edges = np.empty(n_scanned)
+    total = 0.0
+    last = 0  # the last non-empty node scanned
+    for j in range(n_scanned):
+        value = sums[top + j]
+        total += value
+        edges[j] = total
+        if value > 0.0:
+            last = j
+    remaining = np.empty(prefixes.size)
+    for i in range(prefixes.size):
+        node = min(np.searchsorted(edges, prefixes[i], side="right"), last)
+        remaining[i] = prefixes[i] - (edges[node] - sums[top + node])
+        leaves[i] = node
+    # Level by level for the whole batch (not prefix by prefix): the reads of one level are then
+    # independent of each other, and the memory system serves many at once.
+    for level in range(depth - 1, -1, -1):
+        for i in range(prefixes.size):
+            # The last non-empty child whose children before it sum to at most the remainder.
+            first = starts[level] + leaves[i] * fanout
+            before = 0.0
+            chosen = fanout - 1
+            chosen_before = 0.0
+            for j in range(fanout):
+                value = sums[first + j]
+                if value > 0.0 and before <= remaining[i]:
+                    chosen = j
+                    chosen_before = before
+                before += value
+            remaining[i] -= chosen_before
+            leaves[i] = leaves[i] * fanout + chosen
+    for i in range(prefixes.size):
+        values[i] = sums[leaves[i]]
+
+
+@_jit
+def write(leaves: np.ndarray, indices: np.ndarray, values: np.ndarray) -> int:  # pragma: no cover
+    """Set ``leaves[indices] = values`` in order (where an index repeats, its last write stays) and
+    return the largest index written."""
+    highest = 0
+    for i in range(indices.size):
+        leaves[indices[i]] = values[i]
+        highest = max(highest, indices[i])
+    return highest
