@@ -1,5 +1,5 @@
-"""Throughput of Ape-X MADQN (sb3_marl.apex) with 1 and 2 Ray actors against single-process MADQN, the
-learning curves of both on simple_spread, and a projection of how many actors one learner can feed.
+"""Throughput of Ape-X MADQN (sb3_marl.apex) with 1 and 2 Ray actors against single-process MADQN, and a
+projection of how many actors one learner can feed (the learning curves: ``apex_learning.py``).
 
 Rates are in wall time (the actors run in other processes), in SB3 timesteps (one per VecEnv slot: a
 simple_spread copy adds 3 per step) per second, measured inside ``learn`` between the ends of its first
@@ -8,16 +8,15 @@ and last collections (so actor start-up is left out), with the rivals interleave
 
 - collection: no gradient step (``learning_starts`` past the budget): env stepping, acting and storing;
 - training: the same replay ratio for all, ``--grad-per-row`` gradient steps per vector step;
-- curves: team return against timesteps and against wall seconds from the start of ``learn`` (for
-  Ape-X, actor start-up included);
 - projection: the learner's gradient steps per second (``train``), and its sample + priority update
   rate alone; one actor's collection rate; hence how many actors keep one learner busy at that ratio.
 
-Embedded Ray is started with ``--cpus`` CPUs; on a machine with fewer cores than actors + 1 the
-distributed rates measure sharing, not scaling (the header prints the CPU count).
+Embedded Ray is started with ``--cpus`` CPUs (each actor reserves one; the learner is this process); on
+a machine with fewer cores than actors + 1 the distributed rates measure sharing, not scaling (the
+header prints the CPU count and load).
 
     python benchmarks/apex_throughput.py --quick
-    python benchmarks/apex_throughput.py --rounds 6 --timesteps 6000 --curve-timesteps 150000
+    python benchmarks/apex_throughput.py                 # 6 rounds of 6000 timesteps per rival and mode
 """
 
 from __future__ import annotations
@@ -32,9 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from timing import format_ratio, interleave, make_parser, parse, print_header, ratio
 
 from sb3_marl import MADQN, make_vec_env
-from sb3_marl.apex import ApexMADQN
-from sb3_marl.benchmark.plot import Curve, plot_curves
-from sb3_marl.callbacks import MultiAgentEvalCallback
+from sb3_marl.apex import ApexActor, ApexMADQN
 
 ENV = "mpe2.simple_spread_v3"
 ENV_KWARGS = {"N": 3, "max_cycles": 25, "continuous_actions": False}
@@ -106,37 +103,28 @@ def learner_rates(grad_per_row: float, batches: int) -> tuple[float, float]:
     return grad_rate, batches / (time.perf_counter() - start)
 
 
-def curve(actors: int, timesteps: int, eval_freq: int, grad_per_row: float) -> dict[str, np.ndarray]:
-    """Team return (greedy, 10 episodes) against timesteps and wall seconds."""
-    model = build(actors, 3000, grad_per_row)
-    evaluations = MultiAgentEvalCallback(ENV, eval_freq, 10, seed=0, env_kwargs=ENV_KWARGS, verbose=0)
+def actor_rate(rounds: int) -> float:
+    """One actor's collection rate on its own (this process, no Ray, no learner): timesteps per second of
+    ``ApexActor.collect`` with its TD-error priorities."""
+    model = build(0, 10**9, 0.25)
+    kwargs = dict(observation_space=model.observation_space, action_space=model.action_space,
+                  lr_schedule=model.lr_schedule, **model.policy_kwargs)  # fmt: skip
+    actor = ApexActor(spread, type(model.policy), kwargs, 0.4, model.n_steps, model.gamma, model.double_q,
+                      model.prioritized_replay_eps, seed=1)  # fmt: skip
+    actor.collect(ROWS)
     start = time.perf_counter()
-    walls: list[float] = []
-
-    class Wall(BaseCallback):
-        def _on_step(self) -> bool:
-            if len(evaluations.evaluations_timesteps) > len(walls):
-                walls.append(time.perf_counter() - start)
-            return True
-
-    model.learn(timesteps, callback=[evaluations, Wall()])
-    n = len(walls)
-    return {
-        "timesteps": np.array(evaluations.evaluations_timesteps[:n]),
-        "wall": np.array(walls),
-        "return": np.array([np.mean(r) for r in evaluations.evaluations_results[:n]]),
-    }
+    for _ in range(rounds):
+        actor.collect(ROWS)
+    return rounds * ROWS * actor.env.num_envs / (time.perf_counter() - start)
 
 
 def main() -> None:
-    parser = make_parser(__doc__, {"rounds": 2, "timesteps": 1200, "curve_timesteps": 0, "batches": 20})
+    parser = make_parser(__doc__, {"rounds": 2, "timesteps": 1200, "batches": 20})
     parser.add_argument("--rounds", type=int, default=6, help="timed chunks per rival")
     parser.add_argument("--timesteps", type=int, default=6000, help="timesteps of each timed chunk")
     parser.add_argument("--grad-per-row", type=float, default=0.25, help="gradient steps per vector step")
     parser.add_argument("--batches", type=int, default=200, help="batches timed for the learner's rates")
-    parser.add_argument("--cpus", type=int, default=3, help="CPUs of the embedded Ray")
-    parser.add_argument("--curve-timesteps", type=int, default=150_000, help="learning curves (0: none)")
-    parser.add_argument("--plot", default="docs/apex_simple_spread.png", help="where the curves go")
+    parser.add_argument("--cpus", type=int, default=2, help="CPUs of the embedded Ray (one per actor)")
     args = parse(parser)
     import ray
 
@@ -161,26 +149,19 @@ def main() -> None:
             cells += [f"{np.median(rates[name]):.0f}", format_ratio(ratio(rates, name, "single-process"))]
         print(f"| {name} | " + " | ".join(cells) + " |")
     grad_rate, sample_rate = learner_rates(args.grad_per_row, args.batches)
-    actor_rate = float(np.median(table[False]["Ape-X, 1 actor"]))
+    alone = actor_rate(max(2, args.batches // 10))
+    seen = float(np.median(table[False]["Ape-X, 1 actor"]))
     slots = 3 * N_COPIES
     feed = grad_rate / args.grad_per_row * slots  # timesteps/s the learner keeps up with at this ratio
     batch = NET["batch_size"]
     print(f"\nlearner: {grad_rate:.0f} gradient steps/s (batch {batch}); sample + priority update alone "
-          f"{sample_rate:.0f} batches/s; one actor collects {actor_rate:.0f} timesteps/s")  # fmt: skip
-    bound = sample_rate / grad_rate * feed / actor_rate  # if the gradient step cost nothing more
+          f"{sample_rate:.0f} batches/s")  # fmt: skip
+    print(f"one actor: {alone:.0f} timesteps/s on its own (ApexActor.collect in this process), {seen:.0f} "
+          "timesteps/s as the learner receives them (Ape-X, 1 actor, collection)")  # fmt: skip
+    bound = sample_rate / grad_rate * feed / alone  # if the gradient step cost nothing more
     print(f"projection: at {args.grad_per_row} gradient steps per row ({slots} slots) one learner keeps up "
-          f"with {feed:.0f} timesteps/s, about {feed / actor_rate:.1f} actors on their own cores (at most "
+          f"with {feed:.0f} timesteps/s, about {feed / alone:.1f} actors on their own cores (at most "
           f"{bound:.1f} if sampling and priority updates alone bound it, as with a fast GPU)")  # fmt: skip
-    if args.curve_timesteps:
-        runs = {n: curve(k, args.curve_timesteps, args.curve_timesteps // 15, args.grad_per_row)
-                for n, k in names.items() if k != 1}  # fmt: skip
-        for axis, label in (("timesteps", "timesteps"), ("wall", "wall seconds")):
-            items = [Curve(n, r[axis], r["return"], np.zeros(len(r["return"]))) for n, r in runs.items()]
-            path = args.plot.replace(".png", f"_{axis}.png")
-            plot_curves(path, items, "MADQN on simple_spread: single-process and Ape-X", label, "team return")
-            print(f"saved {path}")
-        for n, r in runs.items():
-            print(f"{n}: final team return {r['return'][-1]:.1f} after {r['wall'][-1]:.0f} s")
     ray.shutdown()
 
 

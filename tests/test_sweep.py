@@ -159,3 +159,36 @@ def test_a_killed_sweep_resumes_without_rerunning_its_finished_trial(tmp_path, r
     assert os.path.exists(second)
     assert os.stat(first).st_mtime_ns == stamp  # not trained again
     assert os.stat(os.path.join(os.path.dirname(first), "model.zip")).st_mtime_ns == model_stamp
+
+
+def test_asha_receives_each_evaluation_and_stops_trials_below_its_cutoff(tmp_path, ray_shutdown):
+    # one trial at a time (2 CPUs each), so ASHA's decisions at its rung (150 timesteps) follow the seeds
+    config = SweepConfig(
+        TrainConfig("madqn", ENV, **TINY),
+        str(tmp_path / "sweep"),
+        seeds=[0, 1, 2],
+        scheduler="asha",
+        cpus_per_trial=2,
+        num_cpus=2,
+        verbose=0,
+    )
+    result = run_sweep(config)
+    reported = {}
+    for folder in (tmp_path / "sweep" / "tune").glob("*/"):
+        if (folder / "progress.csv").is_file():
+            with open(folder / "progress.csv") as file:
+                rows = list(csv.DictReader(file))
+            seed = json.loads((folder / "params.json").read_text())["seed"]
+            reported[seed] = [(int(r["timesteps"]), float(r["team_return"])) for r in rows]
+    assert sorted(reported) == [0, 1, 2]
+    finished = sorted(r["seed"] for r in result.results)
+    stopped = [s for s in reported if s not in finished]  # their folders hold no result.json
+    assert result.stopped == len(stopped) >= 1
+    assert all(os.path.isdir(trial_folder(config.output, {}, s)) for s in stopped)
+    at_rung = {s: rows[0][1] for s, rows in reported.items()}
+    for seed, rows in reported.items():
+        if seed in stopped:  # stopped at the first evaluation, below the best return seen there
+            assert [t for t, _ in rows] == [150] and at_rung[seed] < max(at_rung.values())
+        else:
+            assert [t for t, _ in rows] == [150, 300, 300]
+    assert result.table[2].startswith(f"| {', '.join(map(str, finished))} |")  # one row, finished seeds
