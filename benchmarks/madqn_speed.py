@@ -38,7 +38,17 @@ import torch as th
 from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
-from timing import cpu_seconds, format_ratio, interleave, make_parser, parse, print_header, ratio, target_line
+from timing import (
+    cpu_seconds,
+    format_ratio,
+    interleave,
+    make_parser,
+    parse,
+    print_header,
+    ratio,
+    target_line,
+    tree_path,
+)
 
 import sb3_marl
 from sb3_marl.madqn import MADQN
@@ -61,7 +71,9 @@ ALGOS: dict[str, Callable[[Any, dict[str, Any]], BaseAlgorithm]] = {
     "SB3 DQN, fused Adam": lambda env, kw: DQN("MlpPolicy", env, **fused_adam(kw)),
     "MADQN PER on": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=True, **kw),
     "MADQN PER off": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=False, **kw),
-    "MADQN PER, no DDQN": lambda env, kw: MADQN("MlpPolicy", env, double_q=False, **kw),
+    "MADQN PER, no DDQN": lambda env, kw: MADQN(
+        "MlpPolicy", env, prioritized_replay=True, double_q=False, **kw
+    ),
 }
 REFERENCE, TARGETED, TARGET = "SB3 DQN, fused Adam", "MADQN PER on", 1.0
 WARM_UP = 300  # untimed timesteps first: learning_starts (100), then the first gradient steps
@@ -100,7 +112,8 @@ def main() -> None:
 
     print(
         f"{args.rounds} rounds of {args.chunk_steps} timesteps per algorithm after {WARM_UP} untimed; "
-        f"rates: medians over rounds; ratios: median of per-round ratios [95% bootstrap CI]; {common}"
+        f"rates: medians over rounds; ratios: median of per-round ratios [95% bootstrap CI]; {common}; "
+        f"priority tree: {tree_path()}"
     )
     print(f"{'settings':<14}{'env':<18}{'algorithm':<21}{'timesteps/s':>12}{'/ DQN':>24}{'/ DQN fused':>24}")
     for setting in args.settings:

@@ -26,7 +26,17 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
-from timing import cpu_seconds, format_ratio, interleave, make_parser, parse, print_header, ratio, target_line
+from timing import (
+    cpu_seconds,
+    format_ratio,
+    interleave,
+    make_parser,
+    parse,
+    print_header,
+    ratio,
+    target_line,
+    tree_path,
+)
 
 from sb3_marl.buffers import PrioritizedReplayBuffer
 
@@ -57,6 +67,8 @@ def make_cpprb(capacity: int) -> Any:
 def array_bytes(obj: object, depth: int = 3, seen: set[int] | None = None) -> int:
     """Bytes of the distinct NumPy arrays held by ``obj`` (attributes, lists), ``depth`` levels down."""
     seen = set() if seen is None else seen
+    while isinstance(obj, np.ndarray) and isinstance(obj.base, np.ndarray):  # a view: its array, once
+        obj = obj.base
     if id(obj) in seen:
         return 0
     seen.add(id(obj))
@@ -144,7 +156,7 @@ def main() -> None:
         f"capacity {args.capacity:,}, {fill:,} transitions added ({n} per add), batch {batch}, "
         f"alpha {ALPHA}, beta {BETA}; chunks of {args.chunk} calls, {add_rounds} rounds of adds and "
         f"{sample_rounds} of sample+update; rates: medians over rounds; ratios: median of per-round ratios "
-        "[95% bootstrap CI]"
+        f"[95% bootstrap CI]; tree: {tree_path()}"
     )
     print(f"{'operation':<34}{'sb3_marl':>12}{'cpprb':>12}{'ours/cpprb':>26}")
     for what, rates in (("add (transitions/s)", adds), ("sample+update (batches/s)", samples)):

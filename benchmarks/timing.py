@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sb3_marl.benchmark.stats import median_ci
+from sb3_marl.buffers import tree_kernels
 
 Ratio = tuple[float, float, float]  # median, low, high
 SLACK = 0.05  # how far below a target the interval's lower end may reach
@@ -75,6 +76,11 @@ def print_header(argv: Sequence[str] | None = None) -> None:
     print(f"machine: {cpu_model()} ({os.cpu_count()} CPUs; load average {load})")
     print(f"date:    {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"command: {command}")
+
+
+def tree_path() -> str:
+    """Which loops the priority tree runs: compiled (numba installed) or NumPy."""
+    return f"compiled (numba {tree_kernels.numba.__version__})" if tree_kernels.AVAILABLE else "NumPy"
 
 
 def cpu_seconds(fn: Callable[[], Any]) -> float:

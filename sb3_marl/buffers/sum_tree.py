@@ -125,7 +125,13 @@ class PriorityTree:
         if self._kernels and not distinct:  # in order: the last write of a repeated index stays
             self._used = max(self._used, tree_kernels.write(self._flat_sums, indices, values) + 1)
         else:
-            self._write(indices, values, distinct)
+            self._used = max(self._used, int(indices.max()) + 1)
+            leaves = self._leaves
+            leaves[indices] = values
+            if not distinct and (leaves[indices] != values).any():
+                # A repeated index kept another write than its last (NumPy does not promise the order).
+                unique, first = np.unique(indices[::-1], return_index=True)
+                leaves[unique] = values[::-1][first]
         if self._rebuild:
             return
         self._stale.append(indices)
@@ -133,15 +139,6 @@ class PriorityTree:
         if self._n_stale >= self._written(1):  # the next query rebuilds: no need to remember which
             self._rebuild = True
             self._stale.clear()
-
-    def _write(self, indices: np.ndarray, values: np.ndarray, distinct: bool) -> None:
-        self._used = max(self._used, int(indices.max()) + 1)
-        leaves = self._leaves
-        leaves[indices] = values
-        if not distinct and (leaves[indices] != values).any():
-            # A repeated index kept another write than its last (NumPy does not promise the order).
-            unique, first = np.unique(indices[::-1], return_index=True)
-            leaves[unique] = values[::-1][first]
 
     def _written(self, level: int) -> int:
         """Nodes of ``level`` up to the last one above a written leaf."""
