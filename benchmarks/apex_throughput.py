@@ -36,7 +36,14 @@ from sb3_marl.apex import ApexActor, ApexMADQN
 ENV = "mpe2.simple_spread_v3"
 ENV_KWARGS = {"N": 3, "max_cycles": 25, "continuous_actions": False}
 N_COPIES, ROWS = 2, 50  # each env (learner's, each actor's) has 2 copies (6 slots); rounds of 50 rows
-NET = {"policy_kwargs": {"net_arch": [128, 128]}, "batch_size": 256, "n_steps": 3, "gamma": 0.95}
+# PER for both (MADQN has it off by default, ApexMADQN on)
+NET = {
+    "policy_kwargs": {"net_arch": [128, 128]},
+    "batch_size": 256,
+    "n_steps": 3,
+    "gamma": 0.95,
+    "prioritized_replay": True,
+}
 
 
 def spread(seed: int) -> Any:
