@@ -175,10 +175,12 @@ def test_bad_arguments_give_one_line(args, message, capsys):
 def test_overlay_and_schedules(tmp_path, capsys):
     """A hyperparameter file laid over the preset, with a linear schedule."""
     overlay = tmp_path / "overlay.yml"
-    overlay.write_text(yaml.safe_dump({SPREAD: {"learning_rate": "lin_5e-4", "target_update_interval": 2000}}))
+    entry = {"learning_rate": "lin_5e-4", "target_update_interval": 2000}
+    overlay.write_text(yaml.safe_dump({SPREAD: entry}))
     output = tmp_path / "overlaid"
-    args = ["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", str(overlay), "--timesteps", "150"]
-    args += ["--env-kwargs", "max_cycles=5", "--output", str(output), "--eval-episodes", "1", *QUIET]
+    args = ["train", "--env", SPREAD, "--algo", "madqn", "--hyperparams", str(overlay)]
+    args += ["--timesteps", "150", "--env-kwargs", "max_cycles=5", "--output", str(output)]
+    args += ["--eval-episodes", "1", *QUIET]
     assert main(args) == 0
     hyperparams = yaml.safe_load((output / "config.yml").read_text())["hyperparams"]
     assert hyperparams["learning_rate"] == "lin_5e-4" and hyperparams["target_update_interval"] == 2000
