@@ -70,7 +70,7 @@ from torchrl.envs import EnvBase, PettingZooWrapper  # noqa: E402
 from torchrl.envs.utils import ExplorationType, set_exploration_type  # noqa: E402
 
 from sb3_marl.benchmark.methods import N_AGENTS, SPREAD_KWARGS, make_spread_vec_env  # noqa: E402
-from sb3_marl.benchmark.runs import evaluate_spread  # noqa: E402
+from sb3_marl.benchmark.runs import curve_point, evaluate_spread  # noqa: E402
 from sb3_marl.files import atomic_write  # noqa: E402
 
 ALGOS = {"iql": IqlConfig, "qmix": QmixConfig, "vdn": VdnConfig}
@@ -145,18 +145,8 @@ class Evaluations(Callback):
         began = time.perf_counter()
         returns = self.evaluate(policy)
         self.eval_time += time.perf_counter() - began
-        point = {
-            "joint_steps": self.frames,
-            "return_mean": float(np.mean(returns)),
-            "return_std": float(np.std(returns)),
-            "train_wall_s": time.perf_counter() - self.start - self.eval_time,
-        }
-        self.curve.append(point)
-        print(
-            f"  joint steps {point['joint_steps']:>9,d}  return {point['return_mean']:8.2f}  "
-            f"train {point['train_wall_s']:7.1f}s",
-            flush=True,
-        )
+        train_wall_s = time.perf_counter() - self.start - self.eval_time
+        self.curve.append(curve_point(self.frames, returns, train_wall_s))
         self.on_point(self.curve)
 
     def on_batch_collected(self, batch: TensorDictBase) -> None:

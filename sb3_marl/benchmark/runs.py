@@ -20,6 +20,26 @@ from stable_baselines3.common.utils import set_random_seed
 from sb3_marl.benchmark.methods import N_AGENTS, Act, Method, make_spread_vec_env
 
 
+def curve_point(joint_steps: int, returns: list[float], train_wall_s: float) -> dict[str, Any]:
+    """One evaluation point of a learning curve, printed as a progress row.
+
+    :param joint_steps: joint env steps trained so far
+    :param returns: the evaluation's episode returns
+    :param train_wall_s: training wall time so far, evaluations excluded
+    """
+    point = {
+        "joint_steps": joint_steps,
+        "return_mean": float(np.mean(returns)),
+        "return_std": float(np.std(returns)),
+        "train_wall_s": train_wall_s,
+    }
+    print(
+        f"  joint steps {joint_steps:>9,d}  return {point['return_mean']:8.2f}  train {train_wall_s:7.1f}s",
+        flush=True,
+    )
+    return point
+
+
 def evaluate_spread(act: Act, venv: Any, n_episodes: int, seed: int) -> list[float]:
     """Team returns (summed over agents) of ``n_episodes`` whole episodes on a monitored ``make_vec_env``
     env, each copy playing its share (``info["team_episode"]["r"]``). The env is re-seeded each time, so
@@ -88,18 +108,8 @@ class EvalCallback(BaseCallback):
         began = time.perf_counter()
         returns = self.evaluate()
         self.eval_time += time.perf_counter() - began
-        point = {
-            "joint_steps": self.num_timesteps // self.per_joint,
-            "return_mean": float(np.mean(returns)),
-            "return_std": float(np.std(returns)),
-            "train_wall_s": time.perf_counter() - self.start - self.eval_time,
-        }
-        self.curve.append(point)
-        print(
-            f"  joint steps {point['joint_steps']:>9,d}  return {point['return_mean']:8.2f}  "
-            f"train {point['train_wall_s']:7.1f}s",
-            flush=True,
-        )
+        train_wall_s = time.perf_counter() - self.start - self.eval_time
+        self.curve.append(curve_point(self.num_timesteps // self.per_joint, returns, train_wall_s))
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
