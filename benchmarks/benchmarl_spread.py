@@ -2,7 +2,7 @@
 
 A peer benchmark, not part of the package (nothing in ``sb3_marl`` imports it). It trains BenchMARL
 (built on TorchRL) on mpe2 ``simple_spread_v3`` (3 agents, 25 cycles, discrete actions, local ratio
-0.5) and evaluates its policy with ``sb3_marl.benchmark.runs.evaluate_spread``: greedy actions (the
+0.5) and evaluates its policy with ``sb3_marl.benchmark.runs.evaluate_team``: greedy actions (the
 epsilon-greedy layer off), the team return summed over the 3 agents, whole episodes on a
 ``make_vec_env`` evaluation env of 4 copies seeded ``100_000 + seed``, re-seeded ``200_000 + seed`` at
 every evaluation, 20 episodes every 5,000 joint steps: the same episodes our rows are evaluated on. Each
@@ -70,7 +70,7 @@ from torchrl.envs import EnvBase, PettingZooWrapper  # noqa: E402
 from torchrl.envs.utils import ExplorationType, set_exploration_type  # noqa: E402
 
 from sb3_marl.benchmark.methods import N_AGENTS, SPREAD_KWARGS, make_spread_vec_env  # noqa: E402
-from sb3_marl.benchmark.runs import curve_point, evaluate_spread  # noqa: E402
+from sb3_marl.benchmark.runs import curve_point, evaluate_team  # noqa: E402
 from sb3_marl.files import atomic_write  # noqa: E402
 
 ALGOS = {"iql": IqlConfig, "qmix": QmixConfig, "vdn": VdnConfig}
@@ -100,10 +100,10 @@ class Mpe2Spread(PettingZooClass):
 
 
 def greedy_act(policy: Any) -> Any:
-    """Our acting function (observations of every slot, copy by copy -> their actions) of BenchMARL's
-    collection policy, with its epsilon-greedy layer off."""
+    """Our acting function (observations of every slot, copy by copy, and their masks -> their actions)
+    of BenchMARL's collection policy, with its epsilon-greedy layer off."""
 
-    def act(obs: np.ndarray) -> np.ndarray:
+    def act(obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
         batch = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, N_AGENTS, obs.shape[-1])
         td = TensorDict({("agent", "observation"): batch}, batch_size=[batch.shape[0]])
         with torch.no_grad(), set_exploration_type(ExplorationType.DETERMINISTIC):
@@ -138,7 +138,7 @@ class Evaluations(Callback):
 
     def evaluate(self, policy: Any) -> list[float]:
         """The team returns of one evaluation of BenchMARL's ``policy``."""
-        return evaluate_spread(greedy_act(policy), self.env, self.n_eval, 200_000 + self.seed)
+        return evaluate_team(greedy_act(policy), self.env, self.n_eval, 200_000 + self.seed)
 
     def record(self, policy: Any) -> None:
         """Evaluate ``policy`` now and append the point to ``curve``."""

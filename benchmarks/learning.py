@@ -14,16 +14,17 @@ The peers in the registry (BenchMARL's ``benchmarl_iql``, ``benchmarl_qmix``, ``
 in a venv of their own by ``benchmarks/benchmarl_spread.py``, which stores their runs beside ours: this
 script refuses to run them, and its report includes them.
 
-The default simple_spread budget is the `make demo` preset's, 60k joint steps; CartPole's 50k env
-steps. For runs of 1M joint steps use ``madqn_long_t10k`` (the preset with
-``benchmarks/hyperparams/madqn_long.yml``).
+The default budget of a PettingZoo task is its MADQN preset's (``n_timesteps`` in
+``sb3_marl/hyperparams/madqn.yml`` over its agents): simple_spread 60k joint steps (`make demo`'s),
+speaker_listener 200k, pistonball 40k; CartPole's is 50k env steps.
 
 Examples::
 
     python benchmarks/learning.py --quick                      # a few minutes, 2 seeds, everything
     python benchmarks/learning.py --env spread --methods madqn madqn_noper --seeds 0 1 2
-    python benchmarks/learning.py --env spread --methods madqn_long_t10k --steps 1000000 \\
+    python benchmarks/learning.py --env spread --methods madqn --steps 1000000 \\
         --eval-every 50000 --eval-episodes 50                  # about 19 minutes a seed on a free core
+    python benchmarks/learning.py --env speaker_listener --seeds 0 1 2
     python benchmarks/learning.py --report --write-readme      # rebuild table, plots and README section
 """
 
@@ -37,7 +38,7 @@ import sys
 
 import torch as th
 
-from sb3_marl.benchmark.methods import ENVS, N_AGENTS, demo_preset, env_methods, get_method
+from sb3_marl.benchmark.methods import ENVS, TASKS, env_methods, get_method
 from sb3_marl.benchmark.report import write_results
 from sb3_marl.benchmark.runs import run_method
 from sb3_marl.files import atomic_write
@@ -48,10 +49,12 @@ README = os.path.join(ROOT, "README.md")
 
 
 def default_budget(env: str, quick: bool) -> tuple[int, int]:
-    """The default budget and evaluation interval of ``env``, in joint env steps."""
-    if env == "spread":
-        return (6_000, 2_000) if quick else (int(demo_preset()["n_timesteps"]) // N_AGENTS, 5_000)
-    return (5_000, 1_000) if quick else (50_000, 2_500)
+    """The default budget and evaluation interval of ``env``, in joint env steps: a PettingZoo task's
+    preset budget (``n_timesteps`` over its agents), CartPole's 50k env steps."""
+    task = TASKS[env]
+    if task.env_id is None:
+        return (5_000, 1_000) if quick else (50_000, 2_500)
+    return (6_000, 2_000) if quick else (int(task.preset()["n_timesteps"]) // task.n_agents, 5_000)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        help="joint env steps per run (default: spread 60k (the demo preset's), cartpole 50k)",
+        help="joint env steps per run (default: the task's preset budget; cartpole 50k)",
     )
     parser.add_argument("--eval-every", type=int, help="joint env steps between evaluations")
     parser.add_argument(

@@ -32,7 +32,7 @@ from sb3_marl.benchmark.methods import (
     demo_preset,
     make_spread_vec_env,
 )
-from sb3_marl.benchmark.runs import evaluate_cartpole, evaluate_spread, greedy
+from sb3_marl.benchmark.runs import evaluate_cartpole, evaluate_team, greedy
 from sb3_marl.buffers import PrioritizedReplayBuffer
 from sb3_marl.files import atomic_write
 
@@ -102,7 +102,7 @@ def main() -> None:
         preset.pop("mixer_overrides", None)
         model = build_madqn_spread(args.seed, {**preset, **changes})
         eval_env = make_spread_vec_env(4, 100_000 + args.seed)
-        evaluate = lambda: evaluate_spread(greedy(model), eval_env, 20, 200_000 + args.seed)  # noqa: E731
+        evaluate = lambda: evaluate_team(greedy(model), eval_env, 20, 200_000 + args.seed)  # noqa: E731
         steps, per_step = args.steps or 60_000, 3
     probe = PriorityProbe(args.every, evaluate, per_step)
     model.learn(steps * per_step, callback=probe)

@@ -18,7 +18,7 @@ from stable_baselines3.common.utils import set_random_seed as seed_everything
 
 from benchmarks.matrix_game import outcome, train
 from sb3_marl.benchmark.methods import N_AGENTS, build_spread_model, make_spread_vec_env, spread_preset
-from sb3_marl.benchmark.runs import evaluate_spread, greedy
+from sb3_marl.benchmark.runs import evaluate_team, greedy
 
 SEED = 0
 JOINT_STEPS = 100_000  # 300k agent steps
@@ -32,7 +32,7 @@ def _greedy_team_return(method: str) -> float:
     model.learn(total_timesteps=JOINT_STEPS * N_AGENTS)
     eval_env = make_spread_vec_env(4, 100_000 + SEED)
     try:
-        return float(np.mean(evaluate_spread(greedy(model), eval_env, N_EVAL, 200_000 + SEED)))
+        return float(np.mean(evaluate_team(greedy(model), eval_env, N_EVAL, 200_000 + SEED)))
     finally:
         model.get_env().close()
         eval_env.close()
@@ -57,9 +57,8 @@ def test_madqn_learns_simple_spread() -> None:
         start = time.time()
         eval_env = make_spread_vec_env(4, 100_000 + SEED)
         rng = np.random.default_rng(SEED)
-        random_return = float(
-            np.mean(evaluate_spread(lambda obs: rng.integers(0, 5, len(obs)), eval_env, 100, 200_000 + SEED))
-        )
+        uniform = lambda obs, masks: rng.integers(0, 5, len(obs))  # noqa: E731
+        random_return = float(np.mean(evaluate_team(uniform, eval_env, 100, 200_000 + SEED)))
         eval_env.close()
         madqn_return = _greedy_team_return("madqn")
         dqn_return = _greedy_team_return("supersuit_dqn")

@@ -6,7 +6,7 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml)
 - ``madqn_noper``: the same with ``prioritized_replay=False`` (the PER ablation)
 - ``madqn_vdn``, ``madqn_qmix``: the same preset with value decomposition (``mixer="vdn"`` / ``"qmix"``)
-  and the preset's ``mixer_overrides``: ``n_steps=1`` and a target update every 10k timesteps
+  and the preset's ``mixer_overrides``: ``n_steps=1``
 - ``madqn_agentid``: the preset with a one-hot agent id appended to observations (``agent_indicator``)
 - ``madqn_t1k``: the preset with a target update every 1k timesteps (the preset's before 1M-step runs
   showed it diverging)
@@ -20,6 +20,16 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
 - ``benchmarl_iql``, ``benchmarl_qmix``, ``benchmarl_vdn``: peers, BenchMARL's IQL, QMIX and VDN with its
   defaults and our batch shape, trained and evaluated by ``benchmarks/benchmarl_spread.py`` in a venv of
   their own (BenchMARL pulls TorchRL); here only their labels and their runner, to read their runs
+
+simple_speaker_listener (mpe2 ``simple_speaker_listener_v4``, 25 cycles, discrete actions: a speaker
+that only talks, 3 actions, and a listener that only moves, 5 actions, padded into one shared space with
+the speaker's extra actions masked): ``madqn`` (its preset, with a one-hot agent id), ``madqn_noid``
+(without it), ``supersuit_dqn`` (SuperSuit's padding and agent indicator, its extra actions mapped to
+action 0 as SuperSuit maps them) and ``random``.
+
+pistonball (``pettingzoo.butterfly.pistonball_v6``, 5 pistons, 125 cycles, discrete actions, 84x84
+grey pixels stacked 3 frames deep): ``madqn`` (its preset, a CNN), ``supersuit_dqn`` (the PettingZoo
+tutorial's SuperSuit wrappers) and ``random``.
 
 CartPole-v1: ``madqn`` (MADQN's defaults: PER off) and ``madqn_per`` against SB3 ``dqn``, all with the
 rl-baselines3-zoo CartPole-v1 settings.
@@ -41,7 +51,77 @@ SPREAD_ID = "mpe2.simple_spread_v3"
 SPREAD_KWARGS: dict[str, Any] = {"N": 3, "max_cycles": 25, "continuous_actions": False}
 N_AGENTS = 3
 
-Act = Callable[[np.ndarray], np.ndarray]
+# Acting function: observations of every slot and their action masks (True: legal) -> actions.
+Act = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task of the learning benchmark.
+
+    :param name: its key in run files and on the command line
+    :param title: its plots' title
+    :param env_id: the PettingZoo env module; None for CartPole-v1 (Gymnasium, one agent)
+    :param env_kwargs: the env's arguments (the MADQN preset's ``env_kwargs``)
+    :param n_agents: agents of one copy: SB3 timesteps per joint env step
+    """
+
+    name: str
+    title: str
+    env_id: str | None = None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    n_agents: int = 1
+
+    def preset(self) -> dict[str, Any]:
+        """The env's entry of ``sb3_marl/hyperparams/madqn.yml`` without its policy and env kwargs, with
+        its budget ``n_timesteps`` (agent steps)."""
+        assert self.env_id is not None, f"{self.name} has no MADQN preset"
+        entry = load_hyperparams("madqn", self.env_id)
+        for key in ("policy", "env_kwargs"):
+            entry.pop(key, None)
+        return entry
+
+    def make_vec_env(self, n_envs: int, seed: int, agent_indicator: bool = False) -> Any:
+        """A monitored ``make_vec_env`` env of ``n_envs`` copies, with the preset's ``env_wrapper``.
+
+        :param n_envs: env copies
+        :param seed: seed of the copies
+        :param agent_indicator: append a one-hot agent id to observations
+        """
+        from sb3_marl.config import env_wrapper
+        from sb3_marl.envs import make_vec_env
+
+        assert self.env_id is not None, f"{self.name} is not a PettingZoo task"
+        wrapper = env_wrapper(load_hyperparams("madqn", self.env_id).get("env_wrapper"))
+        return make_vec_env(
+            self.env_id,
+            n_envs=n_envs,
+            seed=seed,
+            env_kwargs=self.env_kwargs,
+            wrapper_class=wrapper,
+            agent_indicator=agent_indicator,
+        )
+
+
+TASKS: dict[str, Task] = {
+    "spread": Task("spread", f"simple_spread_v3 ({N_AGENTS} agents, 25 cycles)", SPREAD_ID, SPREAD_KWARGS, 3),
+    "speaker_listener": Task(
+        "speaker_listener",
+        "simple_speaker_listener_v4 (a speaker and a listener, 25 cycles)",
+        "mpe2.simple_speaker_listener_v4",
+        {"max_cycles": 25, "continuous_actions": False},
+        2,
+    ),
+    "pistonball": Task(
+        "pistonball",
+        "pistonball_v6 (5 pistons, 125 cycles, 84x84 pixels)",
+        "pettingzoo.butterfly.pistonball_v6",
+        {"n_pistons": 5, "continuous": False, "max_cycles": 125},
+        5,
+    ),
+    "cartpole": Task("cartpole", "CartPole-v1"),
+}
+ENVS = tuple(TASKS)
 
 # Published reference, EPyMARL (Papoudakis et al. 2021, arXiv:2006.07869), MPE Spread, paper scale;
 # as we read it, not confirmed against the paper's table here.
@@ -62,7 +142,7 @@ def from_paper(paper_return: float) -> float:
 class Method:
     """One method of the learning benchmark.
 
-    :param env: ``"spread"`` or ``"cartpole"``
+    :param env: its task, a :data:`TASKS` key
     :param name: its name on the command line and in run files
     :param label: its name in tables and plots
     :param preset: its hyperparameters (stored with its runs); for a method that is not trained, ``{}``
@@ -128,21 +208,19 @@ ZOO_CARTPOLE: dict[str, Any] = {
 def demo_preset() -> dict[str, Any]:
     """The `make demo` preset (the mpe2.simple_spread_v3 entry of sb3_marl/hyperparams/madqn.yml), with
     its budget ``n_timesteps`` (agent steps) and without its policy and env kwargs."""
-    entry = load_hyperparams("madqn", SPREAD_ID)
-    for key in ("policy", "env_kwargs"):
-        entry.pop(key, None)
-    return entry
+    return TASKS["spread"].preset()
 
 
-def madqn_preset(changes: dict[str, Any] | None = None) -> Callable[[], dict]:
-    """The preset of a MADQN variant: the demo preset with ``changes``, then the preset's settings for a
-    mixer (``mixer_overrides``) when it has one.
+def madqn_preset(changes: dict[str, Any] | None = None, task: str = "spread") -> Callable[[], dict]:
+    """The preset of a MADQN variant: the task's preset with ``changes``, then the preset's settings for
+    a mixer (``mixer_overrides``) when it has one.
 
     :param changes: hyperparameters changed from the preset
+    :param task: the task whose preset it is
     """
 
     def preset() -> dict[str, Any]:
-        base = demo_preset()
+        base = TASKS[task].preset()
         base.pop("n_timesteps", None)
         mixer_overrides = base.pop("mixer_overrides", {})
         base.update(changes or {})
@@ -152,13 +230,19 @@ def madqn_preset(changes: dict[str, Any] | None = None) -> Callable[[], dict]:
     return preset
 
 
-def supersuit_dqn_preset() -> dict[str, Any]:
-    """The MADQN preset as SB3's DQN takes it: no dueling, Double DQN or PER."""
-    config = madqn_preset()()
-    for key in ("double_q", "prioritized_replay"):
-        config.pop(key, None)
-    config["policy_kwargs"] = {k: v for k, v in config.get("policy_kwargs", {}).items() if k != "dueling"}
-    return config
+def supersuit_dqn_preset(task: str = "spread") -> Callable[[], dict]:
+    """The task's MADQN preset as SB3's DQN takes it: no dueling, Double DQN, PER or env wrapper
+    (SuperSuit's route applies its own wrappers, and its agent indicator where the preset has one)."""
+
+    def preset() -> dict[str, Any]:
+        config = madqn_preset(task=task)()
+        for key in ("double_q", "prioritized_replay", "env_wrapper"):
+            config.pop(key, None)
+        kwargs = config.get("policy_kwargs", {})
+        config["policy_kwargs"] = {k: v for k, v in kwargs.items() if k != "dueling"}
+        return config
+
+    return preset
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -166,26 +250,25 @@ def supersuit_dqn_preset() -> dict[str, Any]:
 
 
 def make_spread_vec_env(n_envs: int, seed: int, agent_indicator: bool = False) -> Any:
-    """A monitored ``make_vec_env`` simple_spread env of ``n_envs`` copies.
-
-    :param n_envs: env copies
-    :param seed: seed of the copies
-    :param agent_indicator: append a one-hot agent id to observations
-    """
-    from sb3_marl.envs import make_vec_env
-
-    return make_vec_env(
-        SPREAD_ID, n_envs=n_envs, seed=seed, env_kwargs=SPREAD_KWARGS, agent_indicator=agent_indicator
-    )
+    """A monitored ``make_vec_env`` simple_spread env of ``n_envs`` copies (:meth:`Task.make_vec_env`)."""
+    return TASKS["spread"].make_vec_env(n_envs, seed, agent_indicator)
 
 
-def build_madqn_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
-    from sb3_marl.madqn import MADQN
+def build_madqn(task: str) -> Callable[[int, dict[str, Any]], BaseAlgorithm]:
+    """The builder of MADQN on ``task``'s ``make_vec_env`` env, with the preset's policy."""
 
-    config = dict(preset)
-    env = make_spread_vec_env(config.pop("n_envs"), seed, config.pop("agent_indicator", False))
-    config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
-    return MADQN("MlpPolicy", env, seed=seed, device="cpu", **config)
+    def build(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+        from sb3_marl.madqn import MADQN
+
+        spec = TASKS[task]
+        config = dict(preset)
+        config.pop("env_wrapper", None)
+        env = spec.make_vec_env(config.pop("n_envs"), seed, config.pop("agent_indicator", False))
+        config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
+        policy = load_hyperparams("madqn", spec.env_id).get("policy", "MlpPolicy")  # type: ignore[arg-type]
+        return MADQN(policy, env, seed=seed, device="cpu", **config)
+
+    return build
 
 
 def build_ppo_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
@@ -197,20 +280,51 @@ def build_ppo_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
     )
 
 
-def build_supersuit_dqn(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
-    import supersuit
-    from mpe2 import simple_spread_v3
-    from stable_baselines3 import DQN
+def supersuit_env(task: str, agent_indicator: bool) -> Any:
+    """One PettingZoo parallel env of ``task`` as the PettingZoo tutorials prepare it for SB3 with
+    SuperSuit's per-env wrappers: speaker_listener padded (observations with zeros, the speaker's actions
+    to the listener's, SuperSuit mapping the extra ones to action 0); pistonball reduced to one colour
+    channel, resized to 84x84 and stacked 3 frames deep.
 
-    config = dict(preset)
-    env = supersuit.pettingzoo_env_to_vec_env_v1(simple_spread_v3.parallel_env(**SPREAD_KWARGS))
-    env = supersuit.concat_vec_envs_v1(env, config.pop("n_envs"), num_cpus=0, base_class="stable_baselines3")
-    config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
-    set_random_seed(seed)  # DQN(seed=...) raises: SuperSuit's VecEnv has no seed()
-    # Its reset(seed=...) calls the missing seed() too: seed the copies' generators through the inner
-    # ConcatVecEnv; SB3's unseeded reset in learn() keeps them.
-    env.venv.reset(seed=seed)
-    return DQN("MlpPolicy", env, device="cpu", **config)
+    :param agent_indicator: add SuperSuit's agent indicator (a one-hot agent id after the observation)
+    """
+    import importlib
+
+    import supersuit
+
+    spec = TASKS[task]
+    env = importlib.import_module(spec.env_id).parallel_env(**spec.env_kwargs)  # type: ignore[arg-type]
+    if task == "speaker_listener":
+        env = supersuit.pad_observations_v0(supersuit.pad_action_space_v0(env))
+    elif task == "pistonball":
+        env = supersuit.color_reduction_v0(env, mode="B")
+        env = supersuit.frame_stack_v1(supersuit.resize_v1(env, x_size=84, y_size=84), stack_size=3)
+    return supersuit.agent_indicator_v0(env) if agent_indicator else env
+
+
+def build_supersuit_dqn(task: str) -> Callable[[int, dict[str, Any]], BaseAlgorithm]:
+    """The builder of SB3's DQN on SuperSuit's vector path (``pettingzoo_env_to_vec_env_v1`` +
+    ``concat_vec_envs_v1``) of ``task``'s env."""
+
+    def build(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
+        import supersuit
+        from stable_baselines3 import DQN
+
+        config = dict(preset)
+        indicator = config.pop("agent_indicator", False)
+        env = supersuit.pettingzoo_env_to_vec_env_v1(supersuit_env(task, indicator))
+        env = supersuit.concat_vec_envs_v1(
+            env, config.pop("n_envs"), num_cpus=0, base_class="stable_baselines3"
+        )
+        config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
+        set_random_seed(seed)  # DQN(seed=...) raises: SuperSuit's VecEnv has no seed()
+        # Its reset(seed=...) calls the missing seed() too: seed the copies' generators through the inner
+        # ConcatVecEnv; SB3's unseeded reset in learn() keeps them.
+        env.venv.reset(seed=seed)
+        policy = load_hyperparams("madqn", TASKS[task].env_id).get("policy", "MlpPolicy")  # type: ignore[arg-type]
+        return DQN(policy, env, device="cpu", **config)
+
+    return build
 
 
 def build_cartpole(algo: str) -> Callable[[int, dict[str, Any]], BaseAlgorithm]:
@@ -302,15 +416,30 @@ def scripted_actions(obs: np.ndarray) -> np.ndarray:
 
 
 def _random_policy(rng: np.random.Generator) -> Act:
-    return lambda obs: rng.integers(0, 5, len(obs))
+    """Uniform over each slot's legal actions (a uniform draw per action, the largest legal one wins)."""
+    return lambda obs, masks: (rng.random(np.shape(masks)) * masks).argmax(axis=1)
+
+
+def _scripted(actions: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.random.Generator], Act]:
+    return lambda rng: lambda obs, masks: actions(obs)
 
 
 # ----------------------------------------------------------------------------------------------------
 # The registry: the table's and the plots' order is this order.
 
 
-def _madqn(name: str, label: str, changes: dict[str, Any] | None = None) -> Method:
-    return Method("spread", name, label, madqn_preset(changes), build_madqn_spread)
+def _madqn(name: str, label: str, changes: dict[str, Any] | None = None, task: str = "spread") -> Method:
+    return Method(task, name, label, madqn_preset(changes, task), build_madqn(task))
+
+
+def _supersuit_dqn(task: str) -> Method:
+    return Method(
+        task,
+        "supersuit_dqn",
+        "SB3 DQN on SuperSuit's vector path",
+        supersuit_dqn_preset(task),
+        build_supersuit_dqn(task),
+    )
 
 
 BENCHMARL_RUNNER = "benchmarks/benchmarl_spread.py"
@@ -330,19 +459,20 @@ METHODS: tuple[Method, ...] = (
     _madqn("madqn_agentid", "MADQN, one-hot agent id in observations", {"agent_indicator": True}),
     _madqn("madqn_t1k", "MADQN, target update every 1k timesteps", {"target_update_interval": 1000}),
     Method("spread", "ppo", "SB3 PPO, parameter sharing", lambda: dict(PPO_SPREAD), build_ppo_spread),
-    Method(
-        "spread",
-        "supersuit_dqn",
-        "SB3 DQN on SuperSuit's vector path",
-        supersuit_dqn_preset,
-        build_supersuit_dqn,
-    ),
+    _supersuit_dqn("spread"),
     Method("spread", "random", "random", policy=_random_policy),
-    Method("spread", "nearest", "scripted: nearest landmark", policy=lambda rng: nearest_landmark_actions),
-    Method("spread", "scripted", "scripted: nearest unclaimed landmark", policy=lambda rng: scripted_actions),
+    Method("spread", "nearest", "scripted: nearest landmark", policy=_scripted(nearest_landmark_actions)),
+    Method("spread", "scripted", "scripted: nearest unclaimed landmark", policy=_scripted(scripted_actions)),
     _benchmarl("iql", "IQL (its defaults, our batch shape)"),
     _benchmarl("qmix", "QMIX (its defaults, our batch shape)"),
     _benchmarl("vdn", "VDN (its defaults, our batch shape)"),
+    _madqn("madqn", "MADQN (double, dueling, agent id)", task="speaker_listener"),
+    _madqn("madqn_noid", "MADQN without agent id", {"agent_indicator": False}, "speaker_listener"),
+    _supersuit_dqn("speaker_listener"),
+    Method("speaker_listener", "random", "random", policy=_random_policy),
+    _madqn("madqn", "MADQN (double, dueling, CNN)", task="pistonball"),
+    _supersuit_dqn("pistonball"),
+    Method("pistonball", "random", "random", policy=_random_policy),
     Method(
         "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")
     ),
@@ -355,7 +485,6 @@ METHODS: tuple[Method, ...] = (
     ),
     Method("cartpole", "dqn", "SB3 DQN (zoo settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("dqn")),
 )
-ENVS = ("spread", "cartpole")
 
 
 def env_methods(env: str, runnable: bool = False) -> list[Method]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from sb3_marl.benchmark.methods import N_AGENTS, PUBLISHED, from_paper, get_method
+from sb3_marl.benchmark.methods import N_AGENTS, PUBLISHED, TASKS, from_paper, get_method
 from sb3_marl.benchmark.stats import mean_ci
 from sb3_marl.files import atomic_write
 
@@ -107,7 +107,7 @@ def learning_plots(
     curve, the untrained methods' levels and, on simple_spread, the published ones.
 
     :param groups: the stored runs, grouped by (env, method, budget), in the order to draw them
-    :param env: ``"spread"`` or ``"cartpole"``
+    :param env: a task, a :data:`~sb3_marl.benchmark.methods.TASKS` key
     :param quick: the quick benchmark's runs and file
     :param docs: the docs folder
     """
@@ -122,18 +122,19 @@ def learning_plots(
             continue
         steps = max(r["curve"][-1]["joint_steps"] for r in group)
         items.append(Curve(f"{spec.label} ({len(group)} seeds, {steps // 1000}k)", *curve_band(group)))
-    quick_tag = " — quick" if quick else ""
+    task = TASKS[env]
     if env == "spread":
         for name, value in PUBLISHED.items():
             color = "tab:red" if "IQL" in name else "tab:purple"
             items.append(
                 Level(f"{name}, {value} paper = {from_paper(value):.1f} mpe2", from_paper(value), color, ":")
             )
-        title = f"simple_spread_v3 ({N_AGENTS} agents, 25 cycles){quick_tag}"
-        labels = ("joint env steps", f"greedy team return (sum over {N_AGENTS} agents)")
-        name = "simple_spread"
+    if task.env_id is None:
+        labels = ("env steps", "greedy episode return")
     else:
-        title, labels, name = f"CartPole-v1{quick_tag}", ("env steps", "greedy episode return"), env
+        labels = ("joint env steps", f"greedy team return (sum over {task.n_agents} agents)")
+    title = f"{task.title}{' — quick' if quick else ''}"
+    name = "simple_spread" if env == "spread" else env
     path = os.path.join(docs, f"learning_{name}{'_quick' if quick else ''}.png")
     plot_curves(path, items, title, *labels, fit_means=env == "spread")
 

@@ -38,6 +38,11 @@ COMPARISONS = (
     ("spread", "madqn", "benchmarl_iql"),
     ("spread", "madqn", "benchmarl_qmix"),
     ("spread", "madqn", "benchmarl_vdn"),
+    ("speaker_listener", "madqn", "supersuit_dqn"),
+    ("speaker_listener", "madqn", "madqn_noid"),
+    ("speaker_listener", "madqn", "random"),
+    ("pistonball", "madqn", "supersuit_dqn"),
+    ("pistonball", "madqn", "random"),
     ("cartpole", "madqn", "dqn"),
     ("cartpole", "madqn", "madqn_per"),
 )
@@ -183,9 +188,11 @@ def compared_pairs(
     for pair_env, method, other in COMPARISONS:
         if peers_only and get_method(pair_env, other).runner is None:
             continue
+        trained = get_method(pair_env, other).trained
         for env, name, budget in dict(ordered(groups)):
-            if (env, name) == (pair_env, method) and (env, other, budget) in groups:
-                pairs.append(((env, name, budget), (env, other, budget)))
+            other_key = (env, other, budget if trained else 0)  # an untrained method: at any budget
+            if (env, name) == (pair_env, method) and other_key in groups:
+                pairs.append(((env, name, budget), other_key))
     return pairs
 
 
@@ -204,8 +211,12 @@ def comparison_lines(groups: dict[GroupKey, list[dict[str, Any]]]) -> list[str]:
     for key, other_key in compared_pairs(groups):
         (env, method, budget), other = key, other_key[1]
         group, against = groups[key], groups[other_key]
-        metrics = (final_return, training_mean)
-        cells = [difference_cell([m(r) for r in group], [m(r) for r in against]) for m in metrics]
+        # An untrained method's level is its return at every point of the other's training.
+        other_mean = training_mean if get_method(env, other).trained else final_return
+        cells = [
+            difference_cell([m(r) for r in group], [o(r) for r in against])
+            for m, o in ((final_return, final_return), (training_mean, other_mean))
+        ]
         label, other_label = get_method(env, method).label, get_method(env, other).label
         rows.append(
             [f"{label} minus {other_label}", f"{budget:,}", f"{len(group)} vs {len(against)}", *cells]
@@ -323,10 +334,11 @@ def results_page(
         "Return: greedy policy, whole episodes on a separate evaluation env, at the last evaluation of each "
         "run; mean ± 95% CI (Student's t) over seeds. IQM: the interquartile mean over seeds of the same "
         "returns with its 95% stratified bootstrap interval (Agarwal et al. 2021, as rliable computes it; "
-        "with 3 seeds the IQM is the mean). simple_spread: team return summed over the 3 agents "
-        "(mpe2 scale); paper scale = 2 * mpe2 - 75. Over training: each run's evaluations after the start, "
-        "averaged. Best: each run's best evaluation (as EPyMARL reports). Wall time: training only "
-        "(evaluation excluded), mean over seeds, on a shared 2-core CPU with `torch.set_num_threads(1)`.",
+        "with 3 seeds the IQM is the mean). PettingZoo tasks: team return summed over the agents "
+        "(simple_spread: mpe2 scale; paper scale = 2 * mpe2 - 75). Over training: each run's evaluations "
+        "after the start, averaged. Best: each run's best evaluation (as EPyMARL reports). Wall time: "
+        "training only (evaluation excluded), mean over seeds, on a shared 2-core CPU with "
+        "`torch.set_num_threads(1)`.",
         "",
         *markdown_table(TABLE_HEADER, rows),
         "",

@@ -1,13 +1,14 @@
 """One run of the learning benchmark: a method trained for a budget and evaluated greedily along the way.
 
 Every method is evaluated the same way: greedy actions, whole episodes on a separate evaluation env (for
-simple_spread a ``make_vec_env`` env; the TEAM return summed over agents, from the monitor's
+a PettingZoo task a ``make_vec_env`` env; the TEAM return summed over agents, from the monitor's
 ``info["team_episode"]``), every ``eval_every`` env steps. Budgets are in joint env steps (one step of
 one env copy = 3 agent steps on simple_spread).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 
-from sb3_marl.benchmark.methods import N_AGENTS, Act, Method, make_spread_vec_env
+from sb3_marl.benchmark.methods import TASKS, Act, Method
 
 
 def curve_point(joint_steps: int, returns: list[float], train_wall_s: float) -> dict[str, Any]:
@@ -40,26 +41,27 @@ def curve_point(joint_steps: int, returns: list[float], train_wall_s: float) -> 
     return point
 
 
-def evaluate_spread(act: Act, venv: Any, n_episodes: int, seed: int) -> list[float]:
+def evaluate_team(act: Act, venv: Any, n_episodes: int, seed: int) -> list[float]:
     """Team returns (summed over agents) of ``n_episodes`` whole episodes on a monitored ``make_vec_env``
     env, each copy playing its share (``info["team_episode"]["r"]``). The env is re-seeded each time, so
     every evaluation of a run sees the same episodes.
 
-    :param act: observations of every slot -> their actions
-    :param venv: a monitored simple_spread ``make_vec_env`` env
+    :param act: observations and action masks of every slot -> their actions
+    :param venv: a monitored ``make_vec_env`` env of a task with discrete actions
     :param n_episodes: team episodes to play
     :param seed: the env's seed for this evaluation
     """
-    n_copies = venv.num_envs // N_AGENTS
+    n_copies = venv.num_copies
+    n_agents = venv.num_envs // n_copies
     targets = [(n_episodes + c) // n_copies for c in range(n_copies)]
     counts = [0] * n_copies
     returns: list[float] = []
     venv.seed(seed)
     obs = venv.reset()
     while any(n < t for n, t in zip(counts, targets, strict=True)):
-        obs, _, _, infos = venv.step(act(obs))
+        obs, _, _, infos = venv.step(act(obs, venv.action_masks()))
         for c in range(n_copies):
-            team = infos[c * N_AGENTS].get("team_episode")
+            team = infos[c * n_agents].get("team_episode")
             if team is not None and counts[c] < targets[c]:
                 returns.append(float(team["r"]))
                 counts[c] += 1
@@ -78,8 +80,17 @@ def evaluate_cartpole(model: BaseAlgorithm, env: Any, n_episodes: int, seed: int
 
 
 def greedy(model: BaseAlgorithm) -> Act:
-    """The deterministic acting function of ``model``."""
-    return lambda obs: model.predict(obs, deterministic=True)[0]  # type: ignore[return-value]
+    """The deterministic acting function of ``model``: MADQN takes the masks; a model that cannot (SB3's
+    DQN on SuperSuit's padded actions) has its illegal actions mapped to action 0, as SuperSuit's
+    ``pad_action_space_v0`` maps them."""
+    if "action_masks" in inspect.signature(model.predict).parameters:
+        return lambda obs, masks: model.predict(obs, deterministic=True, action_masks=masks)[0]  # type: ignore
+
+    def act(obs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        actions = np.asarray(model.predict(obs, deterministic=True)[0])
+        return np.where(masks[np.arange(len(actions)), actions], actions, 0)
+
+    return act
 
 
 class EvalCallback(BaseCallback):
@@ -133,27 +144,27 @@ def run_method(method: Method, seed: int, joint_steps: int, eval_every: int, n_e
     set_random_seed(seed)
     preset = method.preset()
     record: dict[str, Any] = {"env": method.env, "method": method.name, "seed": seed, "eval_episodes": n_eval}
-    if method.env == "spread":
-        eval_env = make_spread_vec_env(4, 100_000 + seed, preset.get("agent_indicator", False))
-        per_joint = N_AGENTS
+    task = TASKS[method.env]
+    per_joint = task.n_agents
+    if task.env_id is not None:
+        eval_env = task.make_vec_env(4, 100_000 + seed, preset.get("agent_indicator", False))
     else:
         from stable_baselines3.common.env_util import make_vec_env
 
         eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=100_000 + seed)
-        per_joint = 1
     eval_seed = 200_000 + seed
     try:
         if method.build is None:
             assert method.policy is not None, f"{method.name} has neither a builder nor a policy"
-            returns = evaluate_spread(method.policy(np.random.default_rng(seed)), eval_env, n_eval, eval_seed)
+            returns = evaluate_team(method.policy(np.random.default_rng(seed)), eval_env, n_eval, eval_seed)
             mean, std = float(np.mean(returns)), float(np.std(returns))
             point = {"joint_steps": 0, "return_mean": mean, "return_std": std, "train_wall_s": 0.0}
             record.update(curve=[point], hyperparams={})
             print(f"  {method.name}: {mean:.2f} ± {std:.2f} over {n_eval} episodes")
             return record
         model = method.build(seed, preset)
-        if method.env == "spread":
-            evaluate = lambda: evaluate_spread(greedy(model), eval_env, n_eval, eval_seed)  # noqa: E731
+        if task.env_id is not None:
+            evaluate = lambda: evaluate_team(greedy(model), eval_env, n_eval, eval_seed)  # noqa: E731
         else:
             evaluate = lambda: evaluate_cartpole(model, eval_env, n_eval, eval_seed)  # noqa: E731
         callback = EvalCallback(evaluate, eval_every * per_joint, per_joint)

@@ -1,0 +1,77 @@
+"""The learning benchmark's tasks beyond simple_spread: speaker_listener's padded roles and pistonball's
+pixels, evaluated alike for every method (sb3_marl.benchmark)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.learning import default_budget
+from sb3_marl.benchmark.methods import TASKS, env_methods, get_method, supersuit_env
+from sb3_marl.benchmark.runs import evaluate_team, greedy
+
+
+def test_each_task_has_its_methods_and_its_preset_budget():
+    assert [m.name for m in env_methods("speaker_listener")] == [
+        "madqn",
+        "madqn_noid",
+        "supersuit_dqn",
+        "random",
+    ]
+    assert [m.name for m in env_methods("pistonball")] == ["madqn", "supersuit_dqn", "random"]
+    # The presets' n_timesteps count agent steps: 4e5 over 2 agents, 2e5 over 5.
+    assert default_budget("speaker_listener", quick=False) == (200_000, 5_000)
+    assert default_budget("pistonball", quick=False) == (40_000, 5_000)
+    madqn, noid = (get_method("speaker_listener", name).preset() for name in ("madqn", "madqn_noid"))
+    assert madqn["agent_indicator"] is True and noid["agent_indicator"] is False
+    dqn = get_method("pistonball", "supersuit_dqn").preset()
+    assert "env_wrapper" not in dqn and "dueling" not in dqn["policy_kwargs"]
+    assert "env_wrapper" in get_method("pistonball", "madqn").preset()
+
+
+def test_supersuit_route_sees_the_observations_our_env_gives():
+    """SuperSuit's padding and agent indicator write speaker_listener's observations as our VecEnv does, so
+    SB3's DQN trained on SuperSuit's path is evaluated on our env, as every method is."""
+    env = supersuit_env("speaker_listener", agent_indicator=True)
+    obs, _ = env.reset(seed=3)
+    venv = TASKS["speaker_listener"].make_vec_env(1, 3, agent_indicator=True)
+    ours = venv.reset()
+    for slot, agent in enumerate(env.agents):
+        np.testing.assert_array_equal(obs[agent], ours[slot])
+    venv.close()
+
+
+class _Fixed:
+    """A model that always predicts ``actions`` (SB3's predict, without action masks)."""
+
+    def __init__(self, actions: list[int]):
+        self.actions = np.array(actions)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, None]:
+        return self.actions, None
+
+
+def test_greedy_maps_illegal_actions_to_0_as_supersuit_does():
+    masks = np.array([[True, True, True, False, False], [True] * 5])
+    act = greedy(_Fixed([4, 4]))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(act(np.zeros((2, 13)), masks), [0, 4])
+
+
+def test_random_play_takes_legal_actions_only_and_every_one_of_them():
+    act = get_method("speaker_listener", "random").policy(np.random.default_rng(0))  # type: ignore[misc]
+    masks = np.tile([[True, True, True, False, False], [True] * 5], (500, 1))
+    actions = act(np.zeros((1000, 13)), masks).reshape(500, 2)
+    assert set(actions[:, 0]) == {0, 1, 2} and set(actions[:, 1]) == {0, 1, 2, 3, 4}
+
+
+def test_evaluate_team_plays_whole_episodes_the_same_each_time():
+    venv = TASKS["speaker_listener"].make_vec_env(2, 0, agent_indicator=True)
+    act = get_method("speaker_listener", "random").policy(np.random.default_rng(0))  # type: ignore[misc]
+    returns = evaluate_team(act, venv, 3, seed=5)
+    assert len(returns) == 3 and all(r < 0 for r in returns)
+    assert returns == evaluate_team(
+        get_method("speaker_listener", "random").policy(np.random.default_rng(0)),  # type: ignore[misc]
+        venv,
+        3,
+        seed=5,
+    )
+    venv.close()
