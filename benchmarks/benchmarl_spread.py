@@ -158,14 +158,16 @@ class Evaluations(Callback):
             self.record(self.experiment.policy)
 
 
-def experiment_config(budget: int, save_folder: str) -> ExperimentConfig:
-    """BenchMARL's default experiment settings with our batch shape and budget (see the module doc)."""
+def experiment_config(budget: int, save_folder: str, own_batches: bool) -> ExperimentConfig:
+    """BenchMARL's default experiment settings with our budget and, unless ``own_batches``, our batch
+    shape (see the module doc)."""
     config = ExperimentConfig.get_from_yaml()
     config.sampling_device = config.train_device = config.buffer_device = "cpu"
     config.max_n_frames = budget
-    config.off_policy_n_envs_per_worker = N_ENVS
-    config.off_policy_collected_frames_per_batch = FRAMES_PER_BATCH
-    config.off_policy_n_optimizer_steps = OPTIMIZER_STEPS
+    if not own_batches:
+        config.off_policy_n_envs_per_worker = N_ENVS
+        config.off_policy_collected_frames_per_batch = FRAMES_PER_BATCH
+        config.off_policy_n_optimizer_steps = OPTIMIZER_STEPS
     config.loggers = []
     config.create_json = config.evaluation = config.render = False
     config.checkpoint_interval, config.checkpoint_at_end = 0, False
@@ -186,14 +188,26 @@ def hyperparams(config: ExperimentConfig, algorithm: Any, model: MlpConfig) -> d
     }
 
 
-def run(algo: str, seed: int, budget: int, eval_every: int, n_eval: int, partial: str) -> dict[str, Any]:
+def method_name(algo: str, own_batches: bool) -> str:
+    """The registry name of ``algo``'s runs: ``benchmarl_qmix``, or ``benchmarl_qmix_own`` with
+    BenchMARL's own batch shape."""
+    return f"benchmarl_{algo}{'_own' if own_batches else ''}"
+
+
+def run(
+    algo: str, seed: int, budget: int, eval_every: int, n_eval: int, partial: str, own_batches: bool
+) -> dict[str, Any]:
     """Train BenchMARL's ``algo`` for ``budget`` joint steps and return its run record, meanwhile keeping
     the record so far, flagged ``"partial": true``, in the file ``partial`` after every evaluation (a run
-    stopped early leaves its curve there, out of the report's folder)."""
+    stopped early leaves its curve there, out of the report's folder).
+
+    :param own_batches: keep BenchMARL's own batch shape (10 env copies, 6,000 frames then 1,000
+        optimizer steps a batch) instead of ours
+    """
     set_random_seed(seed)
     record: dict[str, Any] = {
         "env": "spread",
-        "method": f"benchmarl_{algo}",
+        "method": method_name(algo, own_batches),
         "seed": seed,
         "eval_episodes": n_eval,
         "budget": budget,
@@ -201,7 +215,7 @@ def run(algo: str, seed: int, budget: int, eval_every: int, n_eval: int, partial
         "argv": shlex.join([sys.executable, *sys.argv]),
     }
     with tempfile.TemporaryDirectory() as folder:
-        config = experiment_config(budget, folder)
+        config = experiment_config(budget, folder, own_batches)
         algorithm = ALGOS[algo].get_from_yaml()
         model = MlpConfig.get_from_yaml()
         record["hyperparams"] = hyperparams(config, algorithm, model)
@@ -237,17 +251,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-every", type=int, default=5_000, help="joint env steps between evaluations")
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "learning_runs"), help="run folder")
+    parser.add_argument(
+        "--own-batches",
+        action="store_true",
+        help="BenchMARL's own batch shape (6,000 frames, then 1,000 optimizer steps; evaluations after the "
+        "first batch past each --eval-every, and a last batch may run past --steps)",
+    )
     args = parser.parse_args(argv)
-    if args.steps % FRAMES_PER_BATCH or args.eval_every % FRAMES_PER_BATCH:
+    if not args.own_batches and (args.steps % FRAMES_PER_BATCH or args.eval_every % FRAMES_PER_BATCH):
         parser.error(f"--steps and --eval-every must be multiples of {FRAMES_PER_BATCH} (frames per batch)")
     torch.set_num_threads(1)
     os.makedirs(os.path.join(args.out, "partial"), exist_ok=True)
     for algo in args.algos:
         for seed in args.seeds:
-            print(f"spread / benchmarl_{algo} / seed {seed}: {args.steps:,} joint steps", flush=True)
-            name = f"spread__benchmarl_{algo}__{args.steps}steps__seed{seed}.json"
+            method = method_name(algo, args.own_batches)
+            print(f"spread / {method} / seed {seed}: {args.steps:,} joint steps", flush=True)
+            name = f"spread__{method}__{args.steps}steps__seed{seed}.json"
             partial = os.path.join(args.out, "partial", name)
-            record = run(algo, seed, args.steps, args.eval_every, args.eval_episodes, partial)
+            record = run(
+                algo, seed, args.steps, args.eval_every, args.eval_episodes, partial, args.own_batches
+            )
             path = os.path.join(args.out, name)
             with atomic_write(path, "w") as file:
                 json.dump(record, file, indent=1)

@@ -19,7 +19,8 @@ simple_spread (mpe2 ``simple_spread_v3``: 3 agents, 25 cycles, discrete actions)
   for the nearest landmark no other agent is closer to): floor and references, not trained
 - ``benchmarl_iql``, ``benchmarl_qmix``, ``benchmarl_vdn``: peers, BenchMARL's IQL, QMIX and VDN with its
   defaults and our batch shape, trained and evaluated by ``benchmarks/benchmarl_spread.py`` in a venv of
-  their own (BenchMARL pulls TorchRL); here only their labels and their runner, to read their runs
+  their own (BenchMARL pulls TorchRL); here only their labels and their runner, to read their runs;
+  ``benchmarl_qmix_own``: its QMIX with its own batch shape too (6,000 frames, then 1,000 steps)
 
 simple_speaker_listener (mpe2 ``simple_speaker_listener_v4``, 25 cycles, discrete actions: a speaker
 that only talks, 3 actions, and a listener that only moves, 5 actions, padded into one shared space with
@@ -445,10 +446,9 @@ def _supersuit_dqn(task: str) -> Method:
 BENCHMARL_RUNNER = "benchmarks/benchmarl_spread.py"
 
 
-def _benchmarl(algo: str, label: str) -> Method:
-    return Method(
-        "spread", f"benchmarl_{algo}", f"BenchMARL {label}", runner=f"{BENCHMARL_RUNNER} --algos {algo}"
-    )
+def _benchmarl(algo: str, label: str, own_batches: bool = False) -> Method:
+    name, flag = (f"benchmarl_{algo}_own", " --own-batches") if own_batches else (f"benchmarl_{algo}", "")
+    return Method("spread", name, f"BenchMARL {label}", runner=f"{BENCHMARL_RUNNER} --algos {algo}{flag}")
 
 
 METHODS: tuple[Method, ...] = (
@@ -466,6 +466,7 @@ METHODS: tuple[Method, ...] = (
     _benchmarl("iql", "IQL (its defaults, our batch shape)"),
     _benchmarl("qmix", "QMIX (its defaults, our batch shape)"),
     _benchmarl("vdn", "VDN (its defaults, our batch shape)"),
+    _benchmarl("qmix", "QMIX (all its defaults)", own_batches=True),
     _madqn("madqn", "MADQN (double, dueling, agent id)", task="speaker_listener"),
     _madqn("madqn_noid", "MADQN without agent id", {"agent_indicator": False}, "speaker_listener"),
     _supersuit_dqn("speaker_listener"),

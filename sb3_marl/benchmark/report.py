@@ -38,6 +38,7 @@ COMPARISONS = (
     ("spread", "madqn", "benchmarl_iql"),
     ("spread", "madqn", "benchmarl_qmix"),
     ("spread", "madqn", "benchmarl_vdn"),
+    ("spread", "madqn", "benchmarl_qmix_own"),
     ("speaker_listener", "madqn", "supersuit_dqn"),
     ("speaker_listener", "madqn", "madqn_noid"),
     ("speaker_listener", "madqn", "random"),
