@@ -17,6 +17,7 @@ from sb3_marl.sweep import (
     INSTALL,
     RESULT_FILE,
     SweepConfig,
+    grid_points,
     parse_grid,
     point_name,
     random_points,
@@ -126,6 +127,42 @@ def test_two_seeds_two_points_make_four_trials_and_one_table(tmp_path, ray_shutd
     with open(result.table_path) as file:
         assert file.read().count("\n| 0.") == 2
     assert result.plot_path is not None and os.path.getsize(result.plot_path) > 0
+
+
+def test_optuna_suggests_distinct_points_each_run_on_every_seed(tmp_path, ray_shutdown):
+    # with search seed 3 Optuna's TPE suggests (5e-4, 200) twice: the second is replaced by an unseen point
+    space = {"learning_rate": [1e-3, 5e-4], "target_update_interval": [100, 200]}
+    config = SweepConfig(
+        TrainConfig("madqn", ENV, **TINY),
+        str(tmp_path / "sweep"),
+        seeds=[0, 1],
+        space=space,
+        search="optuna",
+        samples=2,
+        search_seed=3,
+        cpus_per_trial=1,
+        num_cpus=2,
+        verbose=0,
+    )
+    result = run_sweep(config)
+    assert len(result.results) == 4 and result.stopped == 0
+    seeds_of = {}
+    for saved in result.results:
+        seeds_of.setdefault(point_name(saved["point"]), []).append(saved["seed"])
+        assert [c["timesteps"] for c in saved["curve"]] == [150, 300, 300]
+    points = [r["point"] for r in result.results]
+    assert len(seeds_of) == 2 and all(sorted(s) == [0, 1] for s in seeds_of.values())
+    assert all(point in grid_points(space) for point in points)
+    # what Tune ran: each point Optuna suggested, once per seed (Repeater's index), with the same values
+    params = [json.loads(p.read_text()) for p in (tmp_path / "sweep" / "tune").glob("*/params.json")]
+    indices = {}
+    for trial in params:
+        point = {k: trial[k] for k in space}
+        indices.setdefault(point_name(point), []).append(trial["__trial_index__"])
+    assert len(params) == 4 and {k: sorted(v) for k, v in indices.items()} == {k: [0, 1] for k in seeds_of}
+    header, _, *rows = result.table
+    assert header.startswith("| learning_rate | target_update_interval | seeds |")
+    assert len(rows) == 2 and all("| 0, 1 |" in row for row in rows)
 
 
 def _sweep_command(output):

@@ -29,8 +29,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
         "--search",
         choices=SEARCHES,
         default="grid",
-        help="grid: every combination; random: --samples combinations; optuna: --samples points suggested "
-        "by Optuna (pip install optuna)",
+        help="grid: every combination; random: --samples combinations; optuna: --samples distinct points "
+        "suggested by Optuna",
     )
     parser.add_argument("--samples", type=POSITIVE, default=10, help="points of random search and Optuna")
     parser.add_argument("--search-seed", type=int, default=0, help="seed of random search and Optuna")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,8 +30,9 @@ class SweepConfig:
     :param seeds: the seeds each point runs with
     :param space: preset keys and the values to try, e.g. ``{"learning_rate": [1e-3, 5e-4]}``
     :param search: ``"grid"`` (every combination), ``"random"`` (``samples`` distinct combinations) or
-        ``"optuna"`` (``samples`` points suggested by Optuna through Tune's searcher, each over all seeds)
-    :param samples: points drawn by random search and Optuna
+        ``"optuna"`` (``samples`` distinct points suggested by Optuna through Tune's searcher, each over all
+        seeds)
+    :param samples: distinct points drawn by random search and Optuna
     :param search_seed: seed of random search and of Optuna's sampler
     :param scheduler: ``"fifo"`` (every trial runs to its end) or ``"asha"`` (stops bad trials at their
         evaluations; needs ``train.eval_freq``)
@@ -113,15 +115,21 @@ def grid_points(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*space.values())]
 
 
+def check_samples(space: dict[str, list[Any]], samples: int) -> None:
+    """A ``ConfigError`` where ``samples`` distinct points are more than the combinations of the values."""
+    combinations = math.prod(len(values) for values in space.values())
+    if samples > combinations:
+        raise ConfigError(
+            f"--samples {samples} is more than the {combinations} combinations: use --search grid."
+        )
+
+
 def random_points(space: dict[str, list[Any]], samples: int, seed: int) -> list[dict[str, Any]]:
     """``samples`` distinct combinations drawn at random with ``seed``."""
     import numpy as np
 
+    check_samples(space, samples)
     grid = grid_points(space)
-    if samples > len(grid):
-        raise ConfigError(
-            f"--samples {samples} is more than the {len(grid)} combinations: use --search grid."
-        )
     chosen = np.random.default_rng(seed).choice(len(grid), size=samples, replace=False)
     return [grid[int(k)] for k in sorted(chosen)]
 

@@ -11,7 +11,7 @@ import yaml
 
 from sb3_marl.config import ConfigError, read_yaml
 from sb3_marl.sweep.results import PLOT_FILE, TABLE_FILE, SweepResult, plot_sweep, read_results, summary_table
-from sb3_marl.sweep.space import SweepConfig, grid_points, random_points
+from sb3_marl.sweep.space import SweepConfig, check_samples, grid_points, point_name, random_points
 from sb3_marl.sweep.trial import METRIC, tune_trial
 
 INSTALL = 'Ray is not installed: pip install "sb3-marl[ray]"'
@@ -77,6 +77,7 @@ def plan_sweep(config: SweepConfig) -> tuple[list[dict[str, Any]], int]:
             import optuna  # noqa: F401
         except ImportError:
             raise ImportError("--search optuna needs Optuna: pip install optuna") from None
+        check_samples(config.space, config.samples)
         first = {k: v[0] for k, v in config.space.items()}
         points, checked = [], [{**first, k: value} for k, values in config.space.items() for value in values]
     else:
@@ -94,6 +95,38 @@ def plan_sweep(config: SweepConfig) -> tuple[list[dict[str, Any]], int]:
             raise ConfigError(f"Point {point}: {error}") from None
         timesteps = max(timesteps, plan.timesteps)
     return points, timesteps
+
+
+def _optuna_search(config: SweepConfig) -> Any:
+    """Tune's ``OptunaSearch`` (TPE seeded with ``search_seed``) suggesting each point once: TPE may
+    suggest a point again (two points would share their trials' folders), so such a suggestion is told
+    to Optuna as failed and replaced by a point not suggested yet, drawn at random."""
+    import numpy as np
+    from optuna.trial import TrialState
+    from ray.tune.search.optuna import OptunaSearch
+
+    def name(params: dict[str, Any]) -> str:
+        return point_name({k: params[k] for k in config.space})
+
+    class DistinctOptunaSearch(OptunaSearch):
+        def __init__(self) -> None:
+            super().__init__(metric=METRIC, mode="max", seed=config.search_seed)
+            self.suggested: set[str] = set()
+            self.rng = np.random.default_rng(config.search_seed)
+
+        def suggest(self, trial_id: str) -> dict[str, Any] | None:
+            params = super().suggest(trial_id)
+            if params is not None and name(params) in self.suggested:
+                study: Any = self._ot_study  # Ray's annotation says None: the study is made by then
+                study.tell(self._ot_trials.pop(trial_id), state=TrialState.FAIL)
+                unseen = [p for p in grid_points(config.space) if name(p) not in self.suggested]
+                study.enqueue_trial(unseen[self.rng.integers(len(unseen))])
+                params = super().suggest(trial_id)
+            if params is not None:
+                self.suggested.add(name(params))
+            return params
+
+    return DistinctOptunaSearch()
 
 
 def _tuner(config: SweepConfig, points: list[dict[str, Any]], timesteps: int) -> Any:
@@ -122,10 +155,8 @@ def _tuner(config: SweepConfig, points: list[dict[str, Any]], timesteps: int) ->
     search_alg = None
     if config.search == "optuna":
         from ray.tune.search import Repeater
-        from ray.tune.search.optuna import OptunaSearch
 
-        optuna = OptunaSearch(metric=METRIC, mode="max", seed=config.search_seed)
-        search_alg = Repeater(optuna, repeat=len(config.seeds), set_index=True)
+        search_alg = Repeater(_optuna_search(config), repeat=len(config.seeds), set_index=True)
         param_space: dict[str, Any] = {k: tune.choice(v) for k, v in config.space.items()}
         num_samples = config.samples * len(config.seeds)
     else:
