@@ -186,3 +186,16 @@ def test_plots_are_written(tmp_path):
     assert (tmp_path / "learning_simple_spread_quick.png").read_bytes()[:4] == b"\x89PNG"
     assert not plot_curves(str(tmp_path / "none.png"), [Level("x", 1.0, "grey", "--")], "t", "x", "y")
     assert not (tmp_path / "none.png").exists()
+
+
+def test_comparison_with_an_untrained_method_takes_its_level():
+    # MADQN on speaker_listener ends at -30, -31, -32 after halfway points of (final - 80) / 2: over
+    # training it averages -42.5, -43.25, -44. Random play (budget 0) scores -80 on every seed.
+    runs = [_run("madqn", s, f, walls=(5.0, 10.0)) for s, f in ((0, -30.0), (1, -31.0), (2, -32.0))]
+    runs += [_run("random", s, -80.0, budget=0) for s in (0, 1, 2)]
+    runs = [{**run, "env": "speaker_listener"} for run in runs]
+    lines, _ = results_page(group_runs(runs), quick=False, run_folder="docs/learning_runs/")
+    # Final: -31 minus -80 = 49, sd 1 against 0 (Welch's df 2): half-width 4.303 / sqrt(3) = 2.48.
+    # Over training: -43.25 minus -80 = 36.75, sd 0.75: half-width 4.303 * 0.75 / sqrt(3) = 1.86.
+    pair = "| MADQN (double, dueling, agent id) minus random | 1,000 | 3 vs 3 |"
+    assert f"{pair} 49.0 ± 2.5 (better) | 36.8 ± 1.9 (better) |" in lines
