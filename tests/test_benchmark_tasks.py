@@ -1,11 +1,12 @@
-"""The learning benchmark's tasks beyond simple_spread: speaker_listener's padded roles and pistonball's
-pixels, evaluated alike for every method (sb3_marl.benchmark)."""
+"""The learning benchmark's tasks beyond simple_spread: speaker_listener's padded roles, pistonball's
+pixels and the cooperative Blind Cliffwalk, evaluated alike for every method (sb3_marl.benchmark)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from benchmarks.learning import default_budget
+from sb3_marl.benchmark.cliffwalk import RIGHT
 from sb3_marl.benchmark.methods import TASKS, env_methods, get_method, supersuit_env
 from sb3_marl.benchmark.runs import evaluate_team, greedy
 
@@ -75,3 +76,49 @@ def test_evaluate_team_plays_whole_episodes_the_same_each_time():
         seed=5,
     )
     venv.close()
+
+
+def _walk(steps: list[tuple[int, int]]) -> list[tuple[float, bool]]:
+    """Each step's (agent_0's reward, whether the episode ended) on one 2-agent, 3-state cliffwalk."""
+    venv = TASKS["cliffwalk"].make_vec_env(1, 0)
+    venv.reset()
+    out = []
+    for actions in steps:
+        _, rewards, dones, _ = venv.step(np.array(actions))
+        out.append((float(rewards[0]), bool(dones[0])))
+    venv.close()
+    return out
+
+
+def test_cliffwalk_pays_only_a_team_that_is_right_at_every_state():
+    from sb3_marl import make_vec_env
+
+    right = [(RIGHT[0], RIGHT[0]), (RIGHT[1], RIGHT[1])]
+    venv = make_vec_env("sb3_marl.benchmark.cliffwalk", n_envs=1, env_kwargs={"length": 3})
+    obs = venv.reset()
+    np.testing.assert_array_equal(obs, [[1, 0, 0], [1, 0, 0]])
+    for actions in right:
+        obs, rewards, dones, _ = venv.step(np.array(actions))
+        assert rewards.tolist() == [0, 0] and not dones.any()
+    np.testing.assert_array_equal(obs, [[0, 0, 1], [0, 0, 1]])
+    _, rewards, dones, infos = venv.step(np.array([RIGHT[2], RIGHT[2]]))
+    assert rewards.tolist() == [1, 1] and dones.all()
+    assert not infos[0].get("TimeLimit.truncated", False)
+    venv.close()
+    # One agent wrong, at the first state or the second: the episode ends there, unpaid.
+    assert len(RIGHT) > 5 and TASKS["cliffwalk"].env_kwargs == {"n_agents": 2, "length": 6}
+    wrong = 1 - RIGHT[0]
+    assert _walk([(RIGHT[0], wrong)]) == [(0.0, True)]
+    assert _walk([right[0], (1 - RIGHT[1], RIGHT[1])]) == [(0.0, False), (0.0, True)]
+
+
+def test_random_team_finds_the_cliffwalk_reward_once_in_2_to_the_10_episodes():
+    from sb3_marl import make_vec_env
+
+    venv = make_vec_env("sb3_marl.benchmark.cliffwalk", n_envs=16, seed=0, env_kwargs={"length": 5})
+    act = get_method("cliffwalk", "random").policy(np.random.default_rng(0))  # type: ignore[misc]
+    returns = evaluate_team(act, venv, 20_000, seed=1)
+    venv.close()
+    assert set(returns) <= {0.0, 2.0}
+    # 2 agents, 5 states: 1 / 1024 of episodes pay 2; the binomial 99.9% range of 20,000 is 5 to 37.
+    assert 5 <= returns.count(2.0) <= 37

@@ -32,6 +32,11 @@ pistonball (``pettingzoo.butterfly.pistonball_v6``, 5 pistons, 125 cycles, discr
 grey pixels stacked 3 frames deep): ``madqn`` (its preset, a CNN), ``supersuit_dqn`` (the PettingZoo
 tutorial's SuperSuit wrappers) and ``random``.
 
+cliffwalk (:mod:`sb3_marl.benchmark.cliffwalk`, the cooperative Blind Cliffwalk of 2 agents and 6
+states, whose one reward a random team finds once in 4,096 episodes: the rare-reward task for PER):
+``madqn`` (its preset: PER on, a behaviour that stays uniformly random), ``madqn_noper`` (without PER)
+and ``random``.
+
 CartPole-v1: ``madqn`` (MADQN's defaults: PER off) and ``madqn_per`` against SB3 ``dqn``, all with the
 rl-baselines3-zoo CartPole-v1 settings.
 """
@@ -119,6 +124,13 @@ TASKS: dict[str, Task] = {
         "pettingzoo.butterfly.pistonball_v6",
         {"n_pistons": 5, "continuous": False, "max_cycles": 125},
         5,
+    ),
+    "cliffwalk": Task(
+        "cliffwalk",
+        "cooperative Blind Cliffwalk (2 agents, 6 states, a reward once in 4,096 random episodes)",
+        "sb3_marl.benchmark.cliffwalk",
+        {"n_agents": 2, "length": 6},
+        2,
     ),
     "cartpole": Task("cartpole", "CartPole-v1"),
 }
@@ -474,6 +486,9 @@ METHODS: tuple[Method, ...] = (
     _madqn("madqn", "MADQN (double, dueling, CNN)", task="pistonball"),
     _supersuit_dqn("pistonball"),
     Method("pistonball", "random", "random", policy=_random_policy),
+    _madqn("madqn", "MADQN (PER, 1-step)", task="cliffwalk"),
+    _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}, "cliffwalk"),
+    Method("cliffwalk", "random", "random", policy=_random_policy),
     Method(
         "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")
     ),

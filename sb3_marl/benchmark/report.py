@@ -44,6 +44,8 @@ COMPARISONS = (
     ("speaker_listener", "madqn", "random"),
     ("pistonball", "madqn", "supersuit_dqn"),
     ("pistonball", "madqn", "random"),
+    ("cliffwalk", "madqn", "madqn_noper"),
+    ("cliffwalk", "madqn", "random"),
     ("cartpole", "madqn", "dqn"),
     ("cartpole", "madqn", "madqn_per"),
 )

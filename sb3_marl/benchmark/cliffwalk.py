@@ -1,0 +1,82 @@
+"""A cooperative Blind Cliffwalk: the rare-reward chain on which Schaul et al. 2016 (section 3.1, Fig. 1)
+show prioritized replay learning far faster than uniform replay, played by a team.
+
+The team walks a chain of ``length`` states. At each state every agent has two actions, of which one is
+right (the same for every agent, a fixed pattern: ``RIGHT``); when all agents pick it the team moves one
+state on, when any agent picks the other the episode ends with no reward. Leaving the last state pays
+every agent 1. A uniformly random team reaches the end once in ``2 ** (n_agents * length)`` episodes, so
+the one rewarding transition is rare in a replay buffer. Each agent observes the one-hot state.
+
+    from sb3_marl import make_vec_env
+    env = make_vec_env("sb3_marl.benchmark.cliffwalk", n_envs=8, env_kwargs={"length": 5})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+# The right action of each state (a fixed draw of fair coins, so neither action is right everywhere).
+RIGHT = (1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 1, 1)
+
+
+class CliffwalkEnv(ParallelEnv):
+    """The cooperative Blind Cliffwalk (module docstring).
+
+    :param n_agents: agents ``agent_0 .. agent_{n-1}``
+    :param length: states of the chain, 1 to ``len(RIGHT)``
+    """
+
+    metadata = {"name": "cliffwalk_v0", "render_modes": []}
+
+    def __init__(self, n_agents: int = 2, length: int = 5):
+        if not 1 <= length <= len(RIGHT):
+            raise ValueError(f"length must be 1 to {len(RIGHT)}, got {length}.")
+        if n_agents < 1:
+            raise ValueError(f"n_agents must be at least 1, got {n_agents}.")
+        self.length = length
+        self.possible_agents = [f"agent_{k}" for k in range(n_agents)]
+        self.agents: list[str] = []
+        self.state_index = 0
+        self.render_mode = None
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return spaces.Box(0.0, 1.0, (self.length,), np.float32)
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return spaces.Discrete(2)
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        obs = np.zeros(self.length, np.float32)
+        obs[self.state_index] = 1.0
+        return {agent: obs.copy() for agent in self.agents}
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        self.agents = list(self.possible_agents)
+        self.state_index = 0
+        return self._observations(), {agent: {} for agent in self.agents}
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        right = all(int(actions[agent]) == RIGHT[self.state_index] for agent in self.agents)
+        done = not right or self.state_index == self.length - 1
+        reward = 1.0 if right and done else 0.0
+        self.state_index = min(self.state_index + right, self.length - 1)
+        obs = self._observations()
+        agents, self.agents = self.agents, ([] if done else self.agents)
+        return (
+            obs,
+            {agent: reward for agent in agents},
+            {agent: done for agent in agents},
+            {agent: False for agent in agents},
+            {agent: {} for agent in agents},
+        )
+
+
+def parallel_env(n_agents: int = 2, length: int = 5) -> CliffwalkEnv:
+    """The cooperative Blind Cliffwalk (:class:`CliffwalkEnv`)."""
+    return CliffwalkEnv(n_agents, length)
