@@ -6,12 +6,15 @@ beta; the priorities ``p = (|TD| + eps) ** alpha`` of the stored transitions (ra
 percentile, largest over median); the share of the sampling mass held by the transitions still at the
 maximum priority; the maximum over the median priority; the mean and smallest IS weight of a batch
 (``(p_min / p) ** beta``) and its effective size as a share of the batch (``(sum w)^2 / sum w^2 / n``);
-and the greedy return. The rows go to ``--output`` (JSON) as well.
+the share of the sampling mass held by the transitions that pay a reward, against their share of the
+stored transitions (what prioritization is for on a rare-reward task); and the greedy return. The rows go
+to ``--output`` (JSON) as well.
 
 Examples::
 
     python benchmarks/per_priorities.py --env cartpole --seed 1      # zoo DQN settings, 50k steps
     python benchmarks/per_priorities.py --env spread --seed 0        # the simple_spread preset, 60k
+    python benchmarks/per_priorities.py --env cliffwalk --every 1000 # its preset's budget, 30k
 """
 
 from __future__ import annotations
@@ -25,13 +28,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 
-from sb3_marl.benchmark.methods import (
-    ZOO_CARTPOLE,
-    build_cartpole,
-    build_madqn_spread,
-    demo_preset,
-    make_spread_vec_env,
-)
+from sb3_marl.benchmark.methods import TASKS, ZOO_CARTPOLE, build_cartpole, build_madqn, madqn_preset
 from sb3_marl.benchmark.runs import evaluate_cartpole, evaluate_team, greedy
 from sb3_marl.buffers import PrioritizedReplayBuffer
 from sb3_marl.files import atomic_write
@@ -43,6 +40,8 @@ def priority_row(model: Any) -> dict[str, float]:
     stored = buffer.priorities(np.arange(buffer.size() * buffer.n_envs))
     stored = stored[stored > 0]
     fresh = buffer.max_priority**buffer.alpha
+    active = buffer.priorities(np.arange(buffer.size() * buffer.n_envs)) > 0
+    paid = buffer.rewards[: buffer.size()].reshape(-1)[active] != 0
     p10, p50, p90 = np.percentile(stored, [10, 50, 90])
     weights = buffer.sample(model.batch_size, beta=model.beta).weights.cpu().numpy()
     return {
@@ -54,6 +53,8 @@ def priority_row(model: Any) -> dict[str, float]:
         "weight_mean": float(weights.mean()),
         "weight_min": float(weights.min()),
         "batch_ess": float(weights.sum() ** 2 / (weights**2).sum() / weights.size),
+        "paid_share": float(stored[paid].sum() / stored.sum()),
+        "paid_stored": float(paid.mean()),
     }
 
 
@@ -77,9 +78,10 @@ class PriorityProbe(BaseCallback):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--env", choices=("cartpole", "spread"), default="cartpole")
+    tasks = [name for name, task in TASKS.items() if name == "cartpole" or task.env_id is not None]
+    parser.add_argument("--env", choices=tasks, default="cartpole")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, help="env steps (joint steps on spread); default 50k / 60k")
+    parser.add_argument("--steps", type=int, help="(joint) env steps; default: the preset's (CartPole: 50k)")
     parser.add_argument("--every", type=int, default=2500)
     parser.add_argument("--set", nargs="*", default=[], help="MADQN settings, key=value (YAML values)")
     parser.add_argument("--output", help="JSON file for the rows")
@@ -97,13 +99,13 @@ def main() -> None:
         evaluate = lambda: evaluate_cartpole(model, eval_env, 20, 200_000 + args.seed)  # noqa: E731
         steps, per_step = args.steps or 50_000, 1
     else:
-        preset = demo_preset()
-        preset.pop("n_timesteps")
-        preset.pop("mixer_overrides", None)
-        model = build_madqn_spread(args.seed, {**preset, **changes})
-        eval_env = make_spread_vec_env(4, 100_000 + args.seed)
+        task = TASKS[args.env]
+        preset = {**madqn_preset(task=args.env)(), **changes}
+        model = build_madqn(args.env)(args.seed, preset)
+        eval_env = task.make_vec_env(4, 100_000 + args.seed, preset.get("agent_indicator", False))
         evaluate = lambda: evaluate_team(greedy(model), eval_env, 20, 200_000 + args.seed)  # noqa: E731
-        steps, per_step = args.steps or 60_000, 3
+        steps = args.steps or int(task.preset()["n_timesteps"]) // task.n_agents
+        per_step = task.n_agents
     probe = PriorityProbe(args.every, evaluate, per_step)
     model.learn(steps * per_step, callback=probe)
     if args.output:

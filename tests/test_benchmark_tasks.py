@@ -93,23 +93,23 @@ def _walk(steps: list[tuple[int, int]]) -> list[tuple[float, bool]]:
 def test_cliffwalk_pays_only_a_team_that_is_right_at_every_state():
     from sb3_marl import make_vec_env
 
-    right = [(RIGHT[0], RIGHT[0]), (RIGHT[1], RIGHT[1])]
+    right = [(RIGHT[0][0], RIGHT[1][0]), (RIGHT[0][1], RIGHT[1][1])]
+    assert RIGHT[0][:3] != RIGHT[1][:3]  # the agents differ in what is right
     venv = make_vec_env("sb3_marl.benchmark.cliffwalk", n_envs=1, env_kwargs={"length": 3})
     obs = venv.reset()
-    np.testing.assert_array_equal(obs, [[1, 0, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(obs, [[1, 0, 0, 1, 0], [1, 0, 0, 0, 1]])  # the state, then the agent
     for actions in right:
         obs, rewards, dones, _ = venv.step(np.array(actions))
         assert rewards.tolist() == [0, 0] and not dones.any()
-    np.testing.assert_array_equal(obs, [[0, 0, 1], [0, 0, 1]])
-    _, rewards, dones, infos = venv.step(np.array([RIGHT[2], RIGHT[2]]))
+    np.testing.assert_array_equal(obs, [[0, 0, 1, 1, 0], [0, 0, 1, 0, 1]])
+    _, rewards, dones, infos = venv.step(np.array([RIGHT[0][2], RIGHT[1][2]]))
     assert rewards.tolist() == [1, 1] and dones.all()
     assert not infos[0].get("TimeLimit.truncated", False)
     venv.close()
     # One agent wrong, at the first state or the second: the episode ends there, unpaid.
-    assert len(RIGHT) > 5 and TASKS["cliffwalk"].env_kwargs == {"n_agents": 2, "length": 6}
-    wrong = 1 - RIGHT[0]
-    assert _walk([(RIGHT[0], wrong)]) == [(0.0, True)]
-    assert _walk([right[0], (1 - RIGHT[1], RIGHT[1])]) == [(0.0, False), (0.0, True)]
+    assert TASKS["cliffwalk"].env_kwargs == {"n_agents": 2, "length": 6}
+    assert _walk([(RIGHT[0][0], 1 - RIGHT[1][0])]) == [(0.0, True)]
+    assert _walk([right[0], (1 - RIGHT[0][1], RIGHT[1][1])]) == [(0.0, False), (0.0, True)]
 
 
 def test_random_team_finds_the_cliffwalk_reward_once_in_2_to_the_10_episodes():

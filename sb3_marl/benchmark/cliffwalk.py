@@ -2,10 +2,11 @@
 show prioritized replay learning far faster than uniform replay, played by a team.
 
 The team walks a chain of ``length`` states. At each state every agent has two actions, of which one is
-right (the same for every agent, a fixed pattern: ``RIGHT``); when all agents pick it the team moves one
-state on, when any agent picks the other the episode ends with no reward. Leaving the last state pays
-every agent 1. A uniformly random team reaches the end once in ``2 ** (n_agents * length)`` episodes, so
-the one rewarding transition is rare in a replay buffer. Each agent observes the one-hot state.
+right (its own fixed pattern, a row of ``RIGHT``); when every agent picks its right action the team
+moves one state on, when any agent picks the other the episode ends with no reward. Leaving the last
+state pays every agent 1. A uniformly random team reaches the end once in ``2 ** (n_agents * length)``
+episodes, so the one rewarding transition is rare in a replay buffer. Each agent observes the one-hot
+state and its own one-hot id (agents differ in what is right, so a shared network must tell them apart).
 
     from sb3_marl import make_vec_env
     env = make_vec_env("sb3_marl.benchmark.cliffwalk", n_envs=8, env_kwargs={"length": 5})
@@ -19,24 +20,29 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-# The right action of each state (a fixed draw of fair coins, so neither action is right everywhere).
-RIGHT = (1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 1, 1)
+# The right action of agent k (row) at each state (column): fixed draws of fair coins.
+RIGHT = (
+    (1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0),
+    (0, 1, 1, 1, 0, 0, 1, 0, 0, 1, 1, 0),
+    (1, 1, 0, 0, 1, 0, 0, 1, 1, 0, 1, 0),
+    (0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1),
+)
 
 
 class CliffwalkEnv(ParallelEnv):
     """The cooperative Blind Cliffwalk (module docstring).
 
-    :param n_agents: agents ``agent_0 .. agent_{n-1}``
-    :param length: states of the chain, 1 to ``len(RIGHT)``
+    :param n_agents: agents ``agent_0 .. agent_{n-1}``, 1 to ``len(RIGHT)``
+    :param length: states of the chain, 1 to ``len(RIGHT[0])``
     """
 
     metadata = {"name": "cliffwalk_v0", "render_modes": []}
 
     def __init__(self, n_agents: int = 2, length: int = 5):
-        if not 1 <= length <= len(RIGHT):
-            raise ValueError(f"length must be 1 to {len(RIGHT)}, got {length}.")
-        if n_agents < 1:
-            raise ValueError(f"n_agents must be at least 1, got {n_agents}.")
+        if not 1 <= length <= len(RIGHT[0]):
+            raise ValueError(f"length must be 1 to {len(RIGHT[0])}, got {length}.")
+        if not 1 <= n_agents <= len(RIGHT):
+            raise ValueError(f"n_agents must be 1 to {len(RIGHT)}, got {n_agents}.")
         self.length = length
         self.possible_agents = [f"agent_{k}" for k in range(n_agents)]
         self.agents: list[str] = []
@@ -44,15 +50,18 @@ class CliffwalkEnv(ParallelEnv):
         self.render_mode = None
 
     def observation_space(self, agent: str) -> spaces.Box:
-        return spaces.Box(0.0, 1.0, (self.length,), np.float32)
+        return spaces.Box(0.0, 1.0, (self.length + len(self.possible_agents),), np.float32)
 
     def action_space(self, agent: str) -> spaces.Discrete:
         return spaces.Discrete(2)
 
     def _observations(self) -> dict[str, np.ndarray]:
-        obs = np.zeros(self.length, np.float32)
-        obs[self.state_index] = 1.0
-        return {agent: obs.copy() for agent in self.agents}
+        observations = {}
+        for agent in self.agents:
+            obs = np.zeros(self.length + len(self.possible_agents), np.float32)
+            obs[self.state_index] = obs[self.length + self.possible_agents.index(agent)] = 1.0
+            observations[agent] = obs
+        return observations
 
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
@@ -62,7 +71,9 @@ class CliffwalkEnv(ParallelEnv):
         return self._observations(), {agent: {} for agent in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        right = all(int(actions[agent]) == RIGHT[self.state_index] for agent in self.agents)
+        right = all(
+            int(actions[agent]) == RIGHT[k][self.state_index] for k, agent in enumerate(self.agents)
+        )
         done = not right or self.state_index == self.length - 1
         reward = 1.0 if right and done else 0.0
         self.state_index = min(self.state_index + right, self.length - 1)
