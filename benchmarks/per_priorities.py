@@ -76,7 +76,7 @@ class PriorityProbe(BaseCallback):
         return True
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     tasks = [name for name, task in TASKS.items() if name == "cartpole" or task.env_id is not None]
     parser.add_argument("--env", choices=tasks, default="cartpole")
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=2500)
     parser.add_argument("--set", nargs="*", default=[], help="MADQN settings, key=value (YAML values)")
     parser.add_argument("--output", help="JSON file for the rows")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import yaml
 
     changes = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}

@@ -3,6 +3,8 @@ pixels and the cooperative Blind Cliffwalk, evaluated alike for every method (sb
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from benchmarks.learning import default_budget
@@ -122,3 +124,18 @@ def test_random_team_finds_the_cliffwalk_reward_once_in_2_to_the_10_episodes():
     assert set(returns) <= {0.0, 2.0}
     # 2 agents, 5 states: 1 / 1024 of episodes pay 2; the binomial 99.9% range of 20,000 is 5 to 37.
     assert 5 <= returns.count(2.0) <= 37
+
+
+def test_per_priorities_reads_the_buffer_of_a_pettingzoo_task(tmp_path: Any) -> None:
+    import json
+
+    from benchmarks import per_priorities
+
+    output = tmp_path / "rows.json"
+    per_priorities.main(["--env", "cliffwalk", "--steps", "1500", "--every", "500", "--output", str(output)])
+    rows = json.loads(output.read_text())["rows"]
+    # Every 496 joint steps (62 steps of the 8 copies), once learning has started (at 500)
+    assert [row["steps"] for row in rows] == [992, 1488]
+    for row in rows:
+        assert 0 <= row["paid_stored"] <= 1 and 0 <= row["paid_share"] <= 1
+        assert 0 < row["batch_ess"] <= 1 and row["return"] in (0.0, 2.0)

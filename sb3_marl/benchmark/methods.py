@@ -127,7 +127,7 @@ TASKS: dict[str, Task] = {
     ),
     "cliffwalk": Task(
         "cliffwalk",
-        "cooperative Blind Cliffwalk (2 agents, 6 states, a reward once in 4,096 random episodes)",
+        "cooperative Blind Cliffwalk (2 agents, 6 states)",
         "sb3_marl.benchmark.cliffwalk",
         {"n_agents": 2, "length": 6},
         2,
