@@ -37,11 +37,11 @@ from sb3_marl.files import atomic_write
 def priority_row(model: Any) -> dict[str, float]:
     """The priorities, the fresh transitions' share and the IS weights of ``model``'s buffer now."""
     buffer: PrioritizedReplayBuffer = model.replay_buffer
-    stored = buffer.priorities(np.arange(buffer.size() * buffer.n_envs))
-    stored = stored[stored > 0]
-    fresh = buffer.max_priority**buffer.alpha
-    active = buffer.priorities(np.arange(buffer.size() * buffer.n_envs)) > 0
+    leaves = buffer.priorities(np.arange(buffer.size() * buffer.n_envs))
+    active = leaves > 0
+    stored = leaves[active]
     paid = buffer.rewards[: buffer.size()].reshape(-1)[active] != 0
+    fresh = buffer.max_priority**buffer.alpha
     p10, p50, p90 = np.percentile(stored, [10, 50, 90])
     weights = buffer.sample(model.batch_size, beta=model.beta).weights.cpu().numpy()
     return {

@@ -81,7 +81,7 @@ def test_evaluate_team_plays_whole_episodes_the_same_each_time():
 
 
 def _walk(steps: list[tuple[int, int]]) -> list[tuple[float, bool]]:
-    """Each step's (agent_0's reward, whether the episode ended) on one 2-agent, 3-state cliffwalk."""
+    """Each step's (agent_0's reward, whether the episode ended) on one copy of the task's cliffwalk."""
     venv = TASKS["cliffwalk"].make_vec_env(1, 0)
     venv.reset()
     out = []
@@ -139,3 +139,22 @@ def test_per_priorities_reads_the_buffer_of_a_pettingzoo_task(tmp_path: Any) -> 
     for row in rows:
         assert 0 <= row["paid_stored"] <= 1 and 0 <= row["paid_share"] <= 1
         assert 0 < row["batch_ess"] <= 1 and row["return"] in (0.0, 2.0)
+
+
+def test_paid_share_is_the_sampling_mass_of_the_paid_transitions_by_hand():
+    from types import SimpleNamespace
+
+    from gymnasium import spaces
+
+    from benchmarks.per_priorities import priority_row
+    from sb3_marl.buffers import PrioritizedReplayBuffer
+
+    box, discrete = spaces.Box(0, 1, (1,)), spaces.Discrete(2)
+    buffer = PrioritizedReplayBuffer(8, box, discrete, "cpu", n_envs=2, alpha=1.0)
+    for reward in ([0.0, 1.0], [0.0, 0.0]):  # leaves 0 and 1, then 2 and 3; leaf 1 is paid
+        zeros = np.zeros((2, 1), np.float32)
+        buffer.add(zeros, zeros, np.zeros((2, 1)), np.array(reward), np.array([False, True]), [{}, {}])
+    buffer.update_priorities(np.arange(4), np.array([1.0, 4.0, 2.0, 3.0]))
+    row = priority_row(SimpleNamespace(replay_buffer=buffer, batch_size=4, beta=0.4))
+    # With alpha 1 the mass is the priorities: the paid leaf holds 4 of 10, a quarter of the transitions.
+    assert row["paid_share"] == 0.4 and row["paid_stored"] == 0.25

@@ -57,9 +57,9 @@ class CliffwalkEnv(ParallelEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         observations = {}
-        for agent in self.agents:
+        for k, agent in enumerate(self.agents):  # every agent or none: k is the agent's id
             obs = np.zeros(self.length + len(self.possible_agents), np.float32)
-            obs[self.state_index] = obs[self.length + self.possible_agents.index(agent)] = 1.0
+            obs[self.state_index] = obs[self.length + k] = 1.0
             observations[agent] = obs
         return observations
 
