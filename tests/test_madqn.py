@@ -343,7 +343,7 @@ def test_multi_agent_inactive_and_masks() -> None:
     env = SlotVecEnv()
     model = MADQN("MlpPolicy", env, train_freq=1, exploration_fraction=0.5, seed=0, **SMALL)  # type: ignore[arg-type]
     model.learn(400)  # 100 env steps of 4 slots; learning starts at step 13
-    assert model._env_has_masks
+    assert model._env_action_masks is not None
     assert env.illegal_actions == 0
 
     buffer = model.replay_buffer
@@ -368,7 +368,7 @@ def test_multi_agent_pettingzoo() -> None:
     model = MADQN("MlpPolicy", env, train_freq=1, seed=0, **SMALL)  # type: ignore[arg-type]
     model.learn(600)
     assert model.num_timesteps == 600
-    assert model._env_has_masks
+    assert model._env_action_masks is not None
 
 
 @pytest.mark.parametrize(
@@ -491,3 +491,47 @@ def test_cartpole_learns() -> None:
         assert mean_return >= 475
     finally:
         th.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e3])  # below max_norm: left alone; above: scaled down
+def test_clip_grad_norm_matches_torch(scale: float) -> None:
+    from sb3_marl.madqn.madqn import clip_grad_norm
+
+    net = th.nn.Sequential(th.nn.Linear(3, 4), th.nn.ReLU(), th.nn.Linear(4, 2))
+    net(th.ones(5, 3)).sum().mul(scale).backward()
+    grads = [p.grad.clone() for p in net.parameters()]  # type: ignore[union-attr]
+    expected = th.linalg.vector_norm(th.stack([g.norm() for g in grads]))  # by hand: the norm of norms
+    th.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+    torch_clipped = [p.grad.clone() for p in net.parameters()]  # type: ignore[union-attr]
+    for p, g in zip(net.parameters(), grads, strict=True):
+        p.grad = g.clone()
+    clip_grad_norm(list(net.parameters()), 10.0)
+    for p, want, raw in zip(net.parameters(), torch_clipped, grads, strict=True):
+        assert th.allclose(p.grad, want)  # type: ignore[arg-type]
+        factor = min(1.0, 10.0 / (float(expected) + 1e-6))
+        assert th.allclose(p.grad, raw * factor)  # type: ignore[arg-type]
+
+
+def test_policy_device_follows_a_move() -> None:
+    model = MADQN("MlpPolicy", "CartPole-v1", device="cpu", **SMALL)
+    assert model.policy.device == th.device("cpu")  # looked up and kept
+    model.policy.to("meta")  # a move makes it look again
+    assert model.policy.device == th.device("meta")
+
+
+def test_no_forward_pass_when_every_slot_explores() -> None:
+    model = MADQN("MlpPolicy", "CartPole-v1", seed=0, **{**SMALL, "learning_starts": 0})
+    model.learn(1)  # sets the env up
+    calls = []
+
+    def greedy(*args: Any, **kwargs: Any) -> tuple[np.ndarray, None]:
+        calls.append(1)
+        return np.zeros(1, dtype=np.int64), None
+
+    model.policy.predict = greedy  # type: ignore[method-assign]
+    model.exploration_rate = 1.0
+    model._sample_action(0, n_envs=1)
+    assert not calls  # every slot explored: no greedy actions needed
+    model.exploration_rate = 0.0
+    model._sample_action(0, n_envs=1)
+    assert calls == [1]

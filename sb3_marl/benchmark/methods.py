@@ -34,7 +34,8 @@ tutorial's SuperSuit wrappers) and ``random``.
 
 cliffwalk (:mod:`sb3_marl.benchmark.cliffwalk`, the cooperative Blind Cliffwalk of 2 agents and 6
 states, whose one reward a random team finds once in 4,096 episodes: the rare-reward task for PER):
-``madqn`` (its preset: PER on, a behaviour that stays uniformly random), ``madqn_noper`` (without PER)
+``madqn`` (its preset: PER on, a behaviour that stays uniformly random), ``madqn_noper`` (without PER),
+``madqn_decay`` and ``madqn_noper_decay`` (the same with epsilon decaying to 0.05 over half the run)
 and ``random``.
 
 CartPole-v1: ``madqn`` (MADQN's defaults: PER off) and ``madqn_per`` against SB3 ``dqn``, all with the
@@ -463,6 +464,10 @@ def _benchmarl(algo: str, label: str, own_batches: bool = False) -> Method:
     return Method("spread", name, f"BenchMARL {label}", runner=f"{BENCHMARL_RUNNER} --algos {algo}{flag}")
 
 
+# The cliffwalk with a behaviour that turns greedy (to 0.05 over half the run, as MADQN's defaults do
+# over a tenth): finding the reward then competes with replaying it.
+DECAYING_EPSILON = {"exploration_final_eps": 0.05, "exploration_fraction": 0.5}
+
 METHODS: tuple[Method, ...] = (
     _madqn("madqn", "MADQN (PER, double, dueling)"),
     _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}),
@@ -488,6 +493,13 @@ METHODS: tuple[Method, ...] = (
     Method("pistonball", "random", "random", policy=_random_policy),
     _madqn("madqn", "MADQN (PER, 1-step)", task="cliffwalk"),
     _madqn("madqn_noper", "MADQN without PER", {"prioritized_replay": False}, "cliffwalk"),
+    _madqn("madqn_decay", "MADQN (PER), decaying epsilon", DECAYING_EPSILON, "cliffwalk"),
+    _madqn(
+        "madqn_noper_decay",
+        "MADQN without PER, decaying epsilon",
+        {**DECAYING_EPSILON, "prioritized_replay": False},
+        "cliffwalk",
+    ),
     Method("cliffwalk", "random", "random", policy=_random_policy),
     Method(
         "cartpole", "madqn", "MADQN (zoo DQN settings)", lambda: dict(ZOO_CARTPOLE), build_cartpole("madqn")

@@ -45,6 +45,7 @@ COMPARISONS = (
     ("pistonball", "madqn", "supersuit_dqn"),
     ("pistonball", "madqn", "random"),
     ("cliffwalk", "madqn", "madqn_noper"),
+    ("cliffwalk", "madqn_decay", "madqn_noper_decay"),
     ("cliffwalk", "madqn", "random"),
     ("cartpole", "madqn", "dqn"),
     ("cartpole", "madqn", "madqn_per"),

@@ -3,8 +3,10 @@ multi-agent VecEnvs (and any SB3 VecEnv with a Discrete action space)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -35,6 +37,20 @@ from sb3_marl.madqn.policies import (
 from sb3_marl.madqn.saving import SafeSavesMixin
 
 SelfMADQN = TypeVar("SelfMADQN", bound="MADQN")
+
+
+def clip_grad_norm(parameters: list[th.nn.Parameter], max_norm: float) -> None:
+    """``th.nn.utils.clip_grad_norm_(parameters, max_norm)``, the same arithmetic (the 2-norm over all
+    gradients, scaled down by ``max_norm / (norm + 1e-6)`` when above ``max_norm``) without its grouping of
+    the tensors by device and dtype, which costs more than the math for a few small tensors on one device.
+
+    :param parameters: the trained parameters, all on one device
+    :param max_norm: the largest total norm kept
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if grads:
+        norm = th.linalg.vector_norm(th.stack(th._foreach_norm(grads)))
+        th._foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp_(max=1.0))
 
 
 class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
@@ -200,7 +216,8 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         self.team_reward = team_reward
         # (n_agents, state_dim, whether the state is the env's own), found once an env is given
         self.mixer_layout: tuple[int, int, bool] | None = None
-        self._env_has_masks = False  # whether the env gives action masks, found at each learn()
+        # The env's action masks, ``(n_envs, n_actions)``: found at each learn(), None when it gives none
+        self._env_action_masks: Callable[[], np.ndarray] | None = None
         check_arguments(self)
         if _init_setup_model:
             self._setup_model()
@@ -247,7 +264,7 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         self.mixer_net_target = self.policy.mixer_target
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "mixer_net", "mixer_net_target"]
+        return [*super()._excluded_save_params(), "mixer_net", "mixer_net_target", "_env_action_masks"]
 
     def _setup_learn(
         self,
@@ -261,8 +278,14 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
         assert self.env is not None
-        env_method = getattr(self.env, "action_masks", None)  # also found through VecEnvWrappers
-        self._env_has_masks = is_masking_supported(self.env) or callable(env_method)
+        # Kept as found: a lookup through VecEnvWrappers costs about as much as a small net's forward pass.
+        env_method = getattr(self.env, "action_masks", None)  # one array, not a row per slot
+        if callable(env_method):
+            self._env_action_masks = env_method
+        elif is_masking_supported(self.env):
+            self._env_action_masks = functools.partial(get_action_masks, self.env)
+        else:
+            self._env_action_masks = None
         iters = self.prioritized_replay_beta_iters
         end_fraction = 1.0 if iters is None else iters / total_timesteps
         self.beta_schedule = LinearSchedule(self.prioritized_replay_beta0, 1.0, end_fraction)
@@ -364,7 +387,7 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
 
             optimizer.zero_grad()
             loss.backward()
-            th.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+            clip_grad_norm(params, self.max_grad_norm)
             optimizer.step()
 
             self.replay_buffer.update_priorities(samples.indices, td_error + eps)
@@ -407,11 +430,14 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         actions, state = self.policy.predict(observation, state, episode_start, deterministic, action_masks)
         if not deterministic and self.exploration_rate > 0:
             explore = np.random.rand(*actions.shape) < self.exploration_rate
-            if explore.any():
-                actions = np.where(
-                    explore, random_actions(actions.shape, int(self.action_space.n), action_masks), actions
-                )
+            actions = self._explore(actions, explore, action_masks)
         return actions, state
+
+    def _explore(self, greedy: np.ndarray, explore: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
+        """``greedy`` with random (legal) actions where ``explore`` is True."""
+        if not explore.any():
+            return greedy
+        return np.where(explore, random_actions(explore.shape, int(self.action_space.n), masks), greedy)
 
     def _sample_action(
         self,
@@ -419,16 +445,26 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         action_noise: ActionNoise | None = None,
         n_envs: int = 1,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Epsilon-greedy actions as :meth:`predict` gives them, the coins drawn first so that, as in SB3's
+        DQN, no forward pass runs when every slot explores."""
         n_actions, masks = int(self.action_space.n), None
-        if self._env_has_masks:
-            assert self.env is not None
-            env_masks = get_action_masks(self.env)
-            masks = check_action_masks(env_masks, n_actions, n_envs, source="the env's action_masks()")
+        if self._env_action_masks is not None:
+            masks = check_action_masks(
+                self._env_action_masks(), n_actions, n_envs, source="the env's action_masks()"
+            )
+            if masks.all():  # every action legal: the unmasked path, cheaper and the same
+                masks = None
         if self.num_timesteps < learning_starts:
             actions = random_actions((n_envs,), n_actions, masks)
         else:
             assert self._last_obs is not None, "self._last_obs was not set"
-            actions, _ = self.predict(self._last_obs, deterministic=False, action_masks=masks)
+            eps = self.exploration_rate
+            explore = np.random.rand(n_envs) < eps if eps > 0 else np.zeros(n_envs, dtype=bool)
+            if explore.all():
+                actions = random_actions((n_envs,), n_actions, masks)
+            else:
+                greedy, _ = self.policy.predict(self._last_obs, deterministic=True, action_masks=masks)
+                actions = self._explore(greedy, explore, masks)
         return actions, actions
 
     def learn(

@@ -295,6 +295,20 @@ class MADQNPolicy(DQNPolicy):
                     module.train(mode)
         self.training = mode
 
+    @property
+    def device(self) -> th.device:
+        """SB3's device (that of the first parameter), looked up once and kept until the policy is moved:
+        SB3 walks every submodule to find it on each ``predict``, which costs more than a small net's
+        forward pass."""
+        device = self.__dict__.get("_device")
+        if device is None:
+            device = self.__dict__["_device"] = super().device
+        return device
+
+    def _apply(self, fn: Any, recurse: bool = True) -> MADQNPolicy:
+        self.__dict__.pop("_device", None)  # `to()`, `cuda()`, ...: looked up again
+        return super()._apply(fn, recurse)
+
     def make_q_net(self) -> QNetwork:
         net_args = self._update_features_extractor(self.net_args, features_extractor=None)
         return QNetwork(**net_args, dueling=self.dueling).to(self.device)
