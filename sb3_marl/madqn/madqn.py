@@ -278,8 +278,9 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
             total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
         )
         assert self.env is not None
-        # Kept as found: a lookup through VecEnvWrappers costs about as much as a small net's forward pass.
-        env_method = getattr(self.env, "action_masks", None)  # one array, not a row per slot
+        # Kept for the whole learn(): a lookup through VecEnvWrappers costs about as much as a small net's
+        # forward pass. The VecEnv's own method gives one array; sb3-contrib's helper stacks a row per slot.
+        env_method = getattr(self.env, "action_masks", None)
         if callable(env_method):
             self._env_action_masks = env_method
         elif is_masking_supported(self.env):
