@@ -26,17 +26,36 @@ def _jit(function: Any) -> Any:
 
 
 @_jit
+def touch(
+    values: np.ndarray, start: int, fanout: int, nodes: np.ndarray, sink: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Read the first and last child of each of ``nodes`` (children from ``start``) into ``sink`` (so
+    that the compiler keeps the reads). The reads do not depend on each other, so the processor has many
+    cache misses in flight at once; the loop that then uses these children finds them in cache (at 1M
+    leaves the tree is larger than the caches, and the nodes of a batch lie far apart)."""
+    for i in range(nodes.size):
+        first = start + nodes[i] * fanout
+        sink[0] += values[first] + values[first + fanout - 1]
+
+
+@_jit
 def climb(
     sums: np.ndarray, mins: np.ndarray, starts: np.ndarray, fanout: int, depth: int, leaves: np.ndarray
 ) -> None:  # pragma: no cover - compiled; tests run it through PriorityTree(compiled=True)
     """Recompute the sum and the minimum positive leaf of every ancestor of ``leaves``, up to level
-    ``depth``, from their children (a leaf listed twice gets its ancestors recomputed twice, alike)."""
+    ``depth``, from their children (a leaf listed twice gets its ancestors recomputed twice, alike).
+    Level by level for all leaves, each level read first in a pass of independent loads (see ``touch``)."""
     offset = starts[1]
-    for i in range(leaves.size):
-        node = leaves[i]
-        for level in range(1, depth + 1):
-            node //= fanout
-            first = starts[level - 1] + node * fanout
+    nodes = leaves // fanout
+    sink = np.zeros(1)
+    for level in range(1, depth + 1):
+        below = starts[level - 1]
+        touch(sums, below, fanout, nodes, sink)
+        if level > 1:
+            touch(mins, below - offset, fanout, nodes, sink)
+        for i in range(nodes.size):
+            node = nodes[i]
+            first = below + node * fanout
             total = 0.0
             lowest = np.inf
             if level == 1:
@@ -52,6 +71,7 @@ def climb(
                     lowest = min(lowest, mins[first_min + j])
             sums[starts[level] + node] = total
             mins[starts[level] - offset + node] = lowest
+        nodes //= fanout
 
 
 @_jit
@@ -79,6 +99,7 @@ def descend(
         if value > 0.0:
             last = j
     remaining = np.empty(prefixes.size)
+    sink = np.zeros(1)
     for i in range(prefixes.size):
         node = min(np.searchsorted(edges, prefixes[i], side="right"), last)
         remaining[i] = prefixes[i] - (edges[node] - sums[top + node])
@@ -86,6 +107,7 @@ def descend(
     # Level by level for the whole batch (not prefix by prefix): the reads of one level are then
     # independent of each other, and the memory system serves many at once.
     for level in range(depth - 1, -1, -1):
+        touch(sums, starts[level], fanout, leaves, sink)
         for i in range(prefixes.size):
             # The last non-empty child whose children before it sum to at most the remainder.
             first = starts[level] + leaves[i] * fanout
