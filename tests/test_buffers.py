@@ -162,6 +162,34 @@ def test_tree_matches_naive_recomputation(compiled, capacity, fanout, top, batch
             assert np.all((found == expected) | near_edge)
 
 
+@pytest.mark.parametrize("compiled", [False, None])
+def test_reweight_checks_everything_then_writes_the_non_empty_leaves(compiled):
+    tree = PriorityTree(8, fanout=2, top=1, compiled=compiled)
+    tree.update(np.arange(4), np.ones(4))  # leaves 4 to 7 stay empty
+    # leaf 1 keeps its last write (16 ** 0.5); empty leaf 5 stays empty; the largest written is 16
+    assert tree.reweight(np.array([1, 5, 1]), np.array([4.0, 9.0, 16.0]), 0.5) == 16.0
+    assert tree.reweight(np.array([6]), np.array([2.0]), 0.5) == 0.0
+    expected = [1.0, 4.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    assert tree[np.arange(8)].tolist() == expected and tree.total() == 7.0
+    for bad in (0.0, -1.0, np.nan, np.inf):  # the good first write is not made either
+        with pytest.raises(ValueError, match="finite and > 0"):
+            tree.reweight(np.array([0, 2]), np.array([9.0, bad]), 0.5)
+    for index in (8, -1):
+        with pytest.raises(ValueError, match=r"Indices must lie in \[0, 8\)"):
+            tree.reweight(np.array([0, index]), np.array([9.0, 9.0]), 0.5)
+    assert tree[np.arange(8)].tolist() == expected and tree.total() == 7.0
+
+
+@pytest.mark.parametrize("compiled", [False, None])
+def test_a_prefix_at_an_edge_never_finds_an_empty_leaf(compiled):
+    # Found by hypothesis: 8.001 lies on the edge after leaf 7, where rounding left the compiled search
+    # a remainder below 0, so it took a last child, an empty one, down to the padding leaf 15.
+    tree = PriorityTree(11, fanout=2, top=2, compiled=compiled)
+    tree.update(np.array([0, 4, 6, 7, 8, 9, 10]), np.array([3.5, 0.001, 1.0, 3.5, 1.0, 0.001, 7.0]))
+    leaves, values = tree.find(np.linspace(0.0, tree.total(), 17))
+    assert leaves[8] == 8 and np.all(values > 0)
+
+
 @pytest.mark.skipif(not tree_kernels.AVAILABLE, reason="numba not installed: the next test runs instead")
 def test_compiled_and_numpy_trees_agree():
     # Quarters keep every sum exact, so both paths must find the same leaves, not merely close ones.

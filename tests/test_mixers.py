@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,8 @@ def test_run_save_load(mixer: str, tmp_path: Any) -> None:
     env = make_vec_env("mpe2.simple_spread_v3", n_envs=2, seed=0, env_kwargs=dict(max_cycles=10))
     model = MADQN("MlpPolicy", env, mixer=mixer, seed=0, **SMALL).learn(300)
     assert isinstance(model.replay_buffer, JointReplayBuffer) and model.replay_buffer.n_envs == 2
-    assert model.replay_buffer.states.shape[-1] == 54  # simple_spread's own state()
+    # QMIX reads simple_spread's own state(); VDN reads none, so none is stored
+    assert model.replay_buffer.states.shape[-1] == (54 if mixer == "qmix" else 0)
     assert "train/team_q_mean" in model.logger.name_to_value
     model.save(tmp_path / "model.zip")
     loaded = MADQN.load(tmp_path / "model.zip", env=env)
@@ -111,7 +113,7 @@ def test_joint_transitions_by_hand() -> None:
     """Two agents, 4 steps an episode; a1 is terminated at step 2, a0 truncated at step 4. Agent k gets
     10k + t at step t; the env's state is [t, agents still in]."""
     env = make_vec_env(lambda: DeathEnv(n_agents=2, ends={"a1": (2, True, False)}, max_steps=4), seed=0)
-    model = MADQN("MlpPolicy", env, mixer="vdn", seed=0, learning_starts=1000, buffer_size=100)
+    model = MADQN("MlpPolicy", env, mixer="qmix", seed=0, learning_starts=1000, buffer_size=100)
     model.learn(16)  # 8 steps of 2 slots: two episodes
     buffer = model.replay_buffer
     assert isinstance(buffer, JointReplayBuffer) and buffer.pos == 8
@@ -163,3 +165,20 @@ def test_without_a_state_the_mixer_sees_the_observations() -> None:
     assert isinstance(buffer, JointReplayBuffer)
     # agent k observes [k, t]: the state is both observations side by side
     assert buffer.states[1, 0].tolist() == [0, 1, 1, 1] and buffer.next_states[1, 0].tolist() == [0, 2, 1, 2]
+
+
+def test_vdn_stores_no_state() -> None:
+    """VDN reads no state: none is stored (pixel states would not fit), and an env without one is fine."""
+
+    def stateless() -> DeathEnv:
+        env = DeathEnv(n_agents=2, max_steps=3)
+        env.state_space = None
+        return env
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "no global state" warning either
+        model = MADQN("MlpPolicy", make_vec_env(stateless, seed=0), mixer="vdn", learning_starts=2)
+    model.learn(8)
+    buffer = model.replay_buffer
+    assert isinstance(buffer, JointReplayBuffer) and buffer.states.shape == (buffer.buffer_size, 1, 0)
+    assert model.mixer_layout == (2, 0, False)

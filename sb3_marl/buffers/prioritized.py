@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -206,18 +205,8 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ValueError(f"Got {indices.size} indices but {priorities.size} priorities")
         if indices.size == 0:
             return
-        highest = float(priorities.max())
-        if not (priorities.min() > 0 and math.isfinite(highest)):
-            raise ValueError("Priorities must be finite and > 0 (use |td_error| + eps)")
-        if indices.view(np.uint64).max() >= self.n_leaves:  # a negative index reads as a huge one
-            raise ValueError(f"Indices must lie in [0, {self.n_leaves})")
-        keep = self._tree[indices] > 0
-        if not keep.all():
-            indices, priorities = indices[keep], priorities[keep]
-            highest = float(priorities.max()) if indices.size > 0 else 0.0
-        if indices.size > 0:
-            self._tree.update(indices, priorities**self.alpha, checked=True)  # checked above
-            self.max_priority = max(self.max_priority, highest)
+        highest = self._tree.reweight(indices, priorities, self.alpha)
+        self.max_priority = max(self.max_priority, highest)
 
     def priorities(self, indices: np.ndarray) -> np.ndarray:
         """Stored ``priority ** alpha`` of the given leaves (0 for inactive or empty ones)."""
@@ -236,7 +225,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
 
     def _gather(self, array: np.ndarray, flat: np.ndarray) -> np.ndarray:
         """``array[rows, cols]`` for leaves ``flat = rows * n_envs + cols`` (one ``take``: faster)."""
-        return array.reshape(-1, *array.shape[2:]).take(flat, axis=0)
+        return array.reshape(array.shape[0] * array.shape[1], *array.shape[2:]).take(flat, axis=0)
 
     def _n_step(
         self, leaves: np.ndarray, env: VecNormalize | None = None

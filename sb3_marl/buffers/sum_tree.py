@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
 
 from sb3_marl.buffers import tree_kernels
+
+BAD_PRIORITY = "Priorities must be finite and > 0 (use |td_error| + eps)"
 
 
 class PriorityTree:
@@ -132,6 +135,44 @@ class PriorityTree:
                 # A repeated index kept another write than its last (NumPy does not promise the order).
                 unique, first = np.unique(indices[::-1], return_index=True)
                 leaves[unique] = values[::-1][first]
+        self._mark_stale(indices)
+
+    def reweight(self, indices: np.ndarray, priorities: np.ndarray, alpha: float) -> float:
+        """
+        Set the non-empty leaves among ``indices`` to ``priorities ** alpha``; an empty leaf stays empty.
+        A replay buffer's priority update: the inputs are checked and written in one compiled call where
+        numba is installed (the checks alone, in NumPy, cost a buffer's sample + update about 8%).
+
+        :param indices: Flat int64 leaf indices; where one repeats, its last priority stays
+        :param priorities: Flat float64 priorities, one per index, finite and > 0
+        :param alpha: The exponent
+        :return: The largest priority written; 0.0 when every leaf was empty
+        :raises ValueError: On a priority that is not finite and > 0, or an index that is not a leaf;
+            nothing is written then
+        """
+        if self._kernels:
+            highest = tree_kernels.reweight(self._flat_sums, self.capacity, indices, priorities, alpha)
+            if highest == -1.0:
+                raise ValueError(BAD_PRIORITY)
+            if highest < 0.0:
+                raise ValueError(f"Indices must lie in [0, {self.capacity})")
+            self._mark_stale(indices)
+            return highest
+        highest = float(priorities.max())
+        if not (priorities.min() > 0 and math.isfinite(highest)):
+            raise ValueError(BAD_PRIORITY)
+        if indices.view(np.uint64).max() >= self.capacity:  # a negative index reads as a huge one
+            raise ValueError(f"Indices must lie in [0, {self.capacity})")
+        keep = self._leaves[indices] > 0
+        if not keep.all():
+            indices, priorities = indices[keep], priorities[keep]
+            highest = float(priorities.max()) if indices.size > 0 else 0.0
+        if indices.size > 0:
+            self.update(indices, priorities**alpha, checked=True)
+        return highest
+
+    def _mark_stale(self, indices: np.ndarray) -> None:
+        """Remember the leaves written, for the next query's climb."""
         if self._rebuild:
             return
         self._stale.append(indices)

@@ -1,5 +1,5 @@
-"""Compiled loops for :class:`~sb3_marl.buffers.sum_tree.PriorityTree`'s climb and search, used when numba
-is installed (``pip install numba``); the tree's NumPy path does the same work without it.
+"""Compiled loops for :class:`~sb3_marl.buffers.sum_tree.PriorityTree`'s climb, search and writes, used when
+numba is installed (``pip install numba``); the tree's NumPy path does the same work without it.
 
 A batched NumPy pass over a level costs a handful of calls of a few microseconds each whatever the batch,
 so a climb and a search at 1M leaves cost some forty calls; these loops do the same work per leaf and per
@@ -102,7 +102,8 @@ def descend(
     sink = np.zeros(1)
     for i in range(prefixes.size):
         node = min(np.searchsorted(edges, prefixes[i], side="right"), last)
-        remaining[i] = prefixes[i] - (edges[node] - sums[top + node])
+        # Never below 0 (rounding can put it there at an edge): the first non-empty child then holds it.
+        remaining[i] = max(prefixes[i] - (edges[node] - sums[top + node]), 0.0)
         leaves[i] = node
     # Level by level for the whole batch (not prefix by prefix): the reads of one level are then
     # independent of each other, and the memory system serves many at once.
@@ -124,6 +125,26 @@ def descend(
             leaves[i] = leaves[i] * fanout + chosen
     for i in range(prefixes.size):
         values[i] = sums[leaves[i]]
+
+
+@_jit
+def reweight(
+    leaves: np.ndarray, capacity: int, indices: np.ndarray, priorities: np.ndarray, alpha: float
+) -> float:  # pragma: no cover - compiled; tests run it through PriorityTree(compiled=True)
+    """Check every input, then set each non-empty leaf of ``indices`` to its priority ``** alpha``, in
+    order. Return the largest priority written (0.0 when every leaf was empty), or, writing nothing,
+    -1.0 for a priority that is not finite and > 0 and -2.0 for an index not in ``[0, capacity)``."""
+    for i in range(indices.size):
+        if not 0.0 < priorities[i] < np.inf:  # NaN fails too
+            return -1.0
+        if not 0 <= indices[i] < capacity:
+            return -2.0
+    highest = 0.0
+    for i in range(indices.size):
+        if leaves[indices[i]] > 0.0:
+            leaves[indices[i]] = priorities[i] ** alpha
+            highest = max(highest, priorities[i])
+    return highest
 
 
 @_jit

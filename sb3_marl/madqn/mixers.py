@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch as th
 from torch import nn
 from torch.nn import functional as F
@@ -13,6 +15,8 @@ class VDNMixer(nn.Module):
     :param n_agents: number of agents
     :param state_dim: size of the global state (unused; kept for a common constructor)
     """
+
+    reads_state: ClassVar[bool] = False  # the buffer stores no global state for it
 
     def __init__(self, n_agents: int, state_dim: int = 0):
         super().__init__()
@@ -34,6 +38,8 @@ class QMIXMixer(nn.Module):
     :param embed_dim: width of the mixing network
     :param hypernet_dim: width of the hidden layer of the weight hypernetworks
     """
+
+    reads_state: ClassVar[bool] = True
 
     def __init__(self, n_agents: int, state_dim: int, embed_dim: int = 32, hypernet_dim: int = 64):
         super().__init__()

@@ -11,6 +11,7 @@ from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_marl.buffers import JointReplayBuffer
+from sb3_marl.madqn.mixers import MIXERS
 
 
 class SlotStep(NamedTuple):
@@ -139,7 +140,7 @@ def joint_transition(
     team_rewards = copy_rewards.sum(axis=1) if team_reward == "sum" else copy_rewards.mean(axis=1)
     copy_done = np.asarray(joint(step.copy_done).any(axis=1))
     next_states = np.array(new_states, dtype=np.float32)
-    for c in np.flatnonzero(copy_done):
+    for c in np.flatnonzero(copy_done) if next_states.shape[1] else ():  # VDN's states are empty
         first = c * n_agents
         ended = step.terminal_states.get(int(first), step.next_obs[first : first + n_agents])
         next_states[c] = np.reshape(ended, -1)
@@ -160,8 +161,9 @@ def joint_transition(
 
 
 def mixer_layout(env: VecEnv, mixer: str, observation_space: spaces.Space) -> tuple[int, int, bool]:
-    """What a mixer mixes on ``env``: the number of agents, the size of the global state, and whether the
-    state is the env's own (``get_state()``) or the agents' observations side by side.
+    """What a mixer mixes on ``env``: the number of agents, the size of the global state (0 for a mixer
+    that reads none, such as VDN), and whether the state is the env's own (``get_state()``) or the
+    agents' observations side by side.
 
     :param env: a multi-agent VecEnv (``num_agents``, ``get_state()``, ``state_space``)
     :param mixer: the mixer's name, for the messages
@@ -173,6 +175,8 @@ def mixer_layout(env: VecEnv, mixer: str, observation_space: spaces.Space) -> tu
             f"mixer={mixer!r} needs a multi-agent VecEnv from sb3_marl.make_vec_env, got "
             f"{type(env).__name__}. Without a mixer MADQN learns on any VecEnv."
         )
+    if not MIXERS[mixer].reads_state:
+        return n_agents, 0, False
     state_space = env.state_space  # type: ignore[attr-defined]
     if state_space is not None:
         return n_agents, int(np.prod(state_space.shape)), True
@@ -190,13 +194,15 @@ def mixer_layout(env: VecEnv, mixer: str, observation_space: spaces.Space) -> tu
 
 def global_states(env: VecEnv, layout: tuple[int, int, bool], slot_obs: np.ndarray) -> np.ndarray:
     """Each copy's global state, ``(n_copies, state_dim)``: the env's ``get_state()``, or, for an env
-    without one, the agents' observations side by side.
+    without one, the agents' observations side by side; empty for a mixer that reads none.
 
     :param env: the multi-agent VecEnv
     :param layout: as :func:`mixer_layout` gives it
     :param slot_obs: the slots' observations
     """
     n_copies = env.num_envs // layout[0]
+    if layout[1] == 0:
+        return np.zeros((n_copies, 0), np.float32)
     return (env.get_state() if layout[2] else slot_obs).reshape(n_copies, -1)  # type: ignore[attr-defined]
 
 
