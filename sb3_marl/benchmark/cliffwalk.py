@@ -71,9 +71,7 @@ class CliffwalkEnv(ParallelEnv):
         return self._observations(), {agent: {} for agent in self.agents}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        right = all(
-            int(actions[agent]) == RIGHT[k][self.state_index] for k, agent in enumerate(self.agents)
-        )
+        right = all(int(actions[agent]) == RIGHT[k][self.state_index] for k, agent in enumerate(self.agents))
         done = not right or self.state_index == self.length - 1
         reward = 1.0 if right and done else 0.0
         self.state_index = min(self.state_index + right, self.length - 1)

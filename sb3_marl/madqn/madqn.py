@@ -372,7 +372,8 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         optimizer = self.policy.optimizer
         self._update_learning_rate(optimizer)
 
-        params = self.policy.trained_parameters()
+        # What the optimizer trains, as it holds them (policy.trained_parameters() walks the modules: 19 µs)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
         eps = self.prioritized_replay_eps
         # Per step only what the step needs; the statistics are reduced once, after the last step.
         losses, td_errors = np.empty(gradient_steps), []
@@ -450,11 +451,11 @@ class MADQN(episodes.TeamEpisodeLogging, SafeSavesMixin, DQN):
         DQN, no forward pass runs when every slot explores."""
         n_actions, masks = int(self.action_space.n), None
         if self._env_action_masks is not None:
-            masks = check_action_masks(
-                self._env_action_masks(), n_actions, n_envs, source="the env's action_masks()"
-            )
-            if masks.all():  # every action legal: the unmasked path, cheaper and the same
+            masks = np.asarray(self._env_action_masks())
+            if masks.shape == (n_envs, n_actions) and masks.all():  # all legal: the unmasked path, the same
                 masks = None
+            else:
+                masks = check_action_masks(masks, n_actions, n_envs, source="the env's action_masks()")
         if self.num_timesteps < learning_starts:
             actions = random_actions((n_envs,), n_actions, masks)
         else:
