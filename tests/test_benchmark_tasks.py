@@ -43,6 +43,19 @@ def test_supersuit_route_sees_the_observations_our_env_gives():
     venv.close()
 
 
+def test_speaker_listener_padding_alone_tells_the_roles_apart():
+    """Without the agent id the padded observations still say who is who: the speaker's 3 entries are
+    followed by 8 zeros of padding, the listener's 11 (velocity, landmark offsets, message) are never
+    all 0 there. So on this task the agent id adds nothing a network cannot already read."""
+    venv = TASKS["speaker_listener"].make_vec_env(2, 0, agent_indicator=False)
+    obs, rng = venv.reset(), np.random.default_rng(0)
+    for _ in range(300):  # 12 episodes of 25 cycles
+        tails = np.abs(obs[:, 3:]).sum(axis=1).reshape(2, 2)  # (copy, [speaker, listener])
+        assert np.all(tails[:, 0] == 0) and np.all(tails[:, 1] > 0)
+        obs, *_ = venv.step(np.array([rng.choice(np.flatnonzero(m)) for m in venv.action_masks()]))
+    venv.close()
+
+
 class _Fixed:
     """A model that always predicts ``actions`` (SB3's predict, without action masks)."""
 
