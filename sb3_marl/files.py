@@ -44,6 +44,7 @@ def _name_unnamed(fd: int, path: str) -> None:
         os.close(proc)
     copy = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        os.fchmod(copy, os.fstat(fd).st_mode & 0o777)
         offset = 0
         while chunk := os.pread(fd, 1 << 20, offset):
             os.write(copy, chunk)
@@ -69,6 +70,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write writes whole files: mode must be 'wb' or 'w', got {mode!r}")
     target = pathlib.Path(path)
+    new_file_mode = 0o666 & ~_umask()
     unnamed = _open_unnamed(target.parent)
     if unnamed is None:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -78,12 +80,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
         with os.fdopen(fd, mode, **open_kwargs) as file:
             yield file
             file.flush()
-            os.fsync(file.fileno())
-            if unnamed is not None:  # named only now, just before the rename
+            if unnamed is not None:
+                os.fchmod(fd, new_file_mode)
+                os.fsync(fd)
+                # Named, then renamed at once: a kill between these two calls is the only one that leaves
+                # a (complete) temporary file behind.
                 _name_unnamed(fd, tmp)
                 unnamed = None
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+                os.replace(tmp, target)
+                tmp = ""
+            else:
+                os.fsync(fd)
+        if tmp:  # a named temporary file, renamed once closed (Windows renames no open file)
+            os.chmod(tmp, new_file_mode)
+            os.replace(tmp, target)
     except BaseException:
         if unnamed is None:  # an unnamed file vanishes with its descriptor
             with contextlib.suppress(FileNotFoundError):
