@@ -74,7 +74,7 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs: 
     unnamed = _open_unnamed(target.parent)
     if unnamed is None:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    else:  # Linux: a file with no name until it is complete, so a killed process leaves nothing (below)
+    else:  # Linux: a file with no name until complete; a kill leaves nothing but between two calls below
         fd, tmp = unnamed, str(target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp")
     try:
         with os.fdopen(fd, mode, **open_kwargs) as file:
