@@ -21,7 +21,9 @@ observations too, and prioritized replay samples from and updates sum/min trees.
 ``prioritized_replay=False`` it still uses its own buffer, with uniform priorities (alpha 0). The
 row with ``double_q=False`` separates Double DQN's extra forward pass from the rest of the overhead.
 MADQN builds Adam with ``fused=True``; "SB3 DQN, fused Adam" gives SB3's DQN the same optimizer, the
-like-for-like reference of the target.
+like-for-like reference of the target. "SB3 Double DQN, fused Adam" is SB3's DQN with Double DQN's
+target (:class:`DoubleDQN`): it pays the same extra forward pass, so MADQN's ratio to it shows what
+MADQN costs beyond Double DQN itself.
 
     python benchmarks/madqn_speed.py --quick
     python benchmarks/madqn_speed.py --rounds 20 --chunk-steps 400   # about 4 times as long
@@ -65,17 +67,48 @@ def fused_adam(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "policy_kwargs": policy_kwargs}
 
 
+class DoubleTarget(th.nn.Module):
+    """The target network as SB3's ``DQN.train`` reads it, answering with one column: the target's value
+    of the online network's greedy action, so that DQN's ``max`` over it is Double DQN's target. It holds
+    the online network outside its modules, so that its parameters, which the target update reads, are
+    the target network's alone.
+
+    :param target: the target Q-network
+    :param online: the online Q-network
+    """
+
+    def __init__(self, target: th.nn.Module, online: th.nn.Module):
+        super().__init__()
+        self.target = target
+        self.online = (online,)
+
+    def forward(self, observations: th.Tensor) -> th.Tensor:
+        greedy = self.online[0](observations).argmax(dim=1, keepdim=True)
+        return self.target(observations).gather(1, greedy)
+
+
+class DoubleDQN(DQN):
+    """SB3's DQN with the Double DQN target (van Hasselt et al. 2016): the greedy next action from the
+    online network, valued by the target network."""
+
+    def _create_aliases(self) -> None:
+        super()._create_aliases()
+        self.q_net_target = DoubleTarget(self.policy.q_net_target, self.policy.q_net)  # type: ignore[assignment]
+
+
 # The target's two sides ("SB3 DQN, fused Adam" and "MADQN PER on") are neighbours in every round.
 ALGOS: dict[str, Callable[[Any, dict[str, Any]], BaseAlgorithm]] = {
     "SB3 DQN": lambda env, kw: DQN("MlpPolicy", env, **kw),
     "SB3 DQN, fused Adam": lambda env, kw: DQN("MlpPolicy", env, **fused_adam(kw)),
     "MADQN PER on": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=True, **kw),
+    "SB3 Double DQN, fused": lambda env, kw: DoubleDQN("MlpPolicy", env, **fused_adam(kw)),
     "MADQN PER off": lambda env, kw: MADQN("MlpPolicy", env, prioritized_replay=False, **kw),
     "MADQN PER, no DDQN": lambda env, kw: MADQN(
         "MlpPolicy", env, prioritized_replay=True, double_q=False, **kw
     ),
 }
 REFERENCE, TARGETED, TARGET = "SB3 DQN, fused Adam", "MADQN PER on", 1.0
+DOUBLE_REFERENCE = "SB3 Double DQN, fused"  # the same extra forward pass as MADQN's Double DQN
 WARM_UP = 300  # untimed timesteps first: learning_starts (100), then the first gradient steps
 
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -136,6 +169,10 @@ def main() -> None:
             print(
                 f"{setting:<14}{env_name:<18}"
                 + target_line(f"{TARGETED} / {REFERENCE}", ratio(rates, TARGETED, REFERENCE), TARGET)
+            )
+            print(
+                f"{setting:<14}{env_name:<18}{TARGETED} / {DOUBLE_REFERENCE}: "
+                + format_ratio(ratio(rates, TARGETED, DOUBLE_REFERENCE)).strip()
             )
 
 
