@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
         task = TASKS[args.env]
         preset = {**madqn_preset(task=args.env)(), **changes}
         model = build_madqn(args.env)(args.seed, preset)
-        eval_env = task.make_vec_env(4, 100_000 + args.seed, preset.get("agent_indicator", False))
+        eval_env = task.make_vec_env(
+            4, 100_000 + args.seed, preset.get("agent_indicator", False), preset.get("env_wrapper")
+        )
         evaluate = lambda: evaluate_team(greedy(model), eval_env, 20, 200_000 + args.seed)  # noqa: E731
         steps = args.steps or int(task.preset()["n_timesteps"]) // task.n_agents
         per_step = task.n_agents

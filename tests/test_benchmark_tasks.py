@@ -27,8 +27,29 @@ def test_each_task_has_its_methods_and_its_preset_budget():
     madqn, noid = (get_method("speaker_listener", name).preset() for name in ("madqn", "madqn_noid"))
     assert madqn["agent_indicator"] is True and noid["agent_indicator"] is False
     dqn = get_method("pistonball", "supersuit_dqn").preset()
-    assert "env_wrapper" not in dqn and "dueling" not in dqn["policy_kwargs"]
-    assert "env_wrapper" in get_method("pistonball", "madqn").preset()
+    assert "dueling" not in dqn["policy_kwargs"]
+    assert dqn["env_wrapper"] == get_method("pistonball", "madqn").preset()["env_wrapper"]
+
+
+def test_a_runs_env_wrapper_is_the_one_its_envs_get():
+    """Training and evaluation envs take the env_wrapper of the run's own preset, not the shipped one
+    (84x84): a run made with other wrappers records and gets those."""
+    from sb3_marl.benchmark.methods import build_madqn, build_supersuit_dqn
+
+    wrapper = [
+        {"supersuit.color_reduction_v0": {"mode": "B"}},
+        {"supersuit.resize_v1": {"x_size": 42, "y_size": 42}},
+        {"supersuit.frame_stack_v1": {"stack_size": 2}},
+    ]
+    for name, build in (("madqn", build_madqn), ("supersuit_dqn", build_supersuit_dqn)):
+        preset = {**get_method("pistonball", name).preset(), "env_wrapper": wrapper, "buffer_size": 10}
+        preset.pop("n_timesteps", None)
+        model = build("pistonball")(0, preset)
+        assert model.observation_space.shape == (2, 42, 42), name  # channels first, as SB3's CNN takes them
+        model.get_env().close()
+    venv = TASKS["pistonball"].make_vec_env(1, 0, wrapper=wrapper)
+    assert venv.observation_space.shape == (42, 42, 2)
+    venv.close()
 
 
 def test_supersuit_route_sees_the_observations_our_env_gives():

@@ -88,24 +88,26 @@ class Task:
             entry.pop(key, None)
         return entry
 
-    def make_vec_env(self, n_envs: int, seed: int, agent_indicator: bool = False) -> Any:
-        """A monitored ``make_vec_env`` env of ``n_envs`` copies, with the preset's ``env_wrapper``.
+    def make_vec_env(
+        self, n_envs: int, seed: int, agent_indicator: bool = False, wrapper: list[Any] | None = None
+    ) -> Any:
+        """A monitored ``make_vec_env`` env of ``n_envs`` copies.
 
         :param n_envs: env copies
         :param seed: seed of the copies
         :param agent_indicator: append a one-hot agent id to observations
+        :param wrapper: the run's preset's ``env_wrapper`` (what its model was trained on), None for none
         """
         from sb3_marl.config import env_wrapper
         from sb3_marl.envs import make_vec_env
 
         assert self.env_id is not None, f"{self.name} is not a PettingZoo task"
-        wrapper = env_wrapper(load_hyperparams("madqn", self.env_id).get("env_wrapper"))
         return make_vec_env(
             self.env_id,
             n_envs=n_envs,
             seed=seed,
             env_kwargs=self.env_kwargs,
-            wrapper_class=wrapper,
+            wrapper_class=env_wrapper(wrapper),
             agent_indicator=agent_indicator,
         )
 
@@ -245,12 +247,12 @@ def madqn_preset(changes: dict[str, Any] | None = None, task: str = "spread") ->
 
 
 def supersuit_dqn_preset(task: str = "spread") -> Callable[[], dict]:
-    """The task's MADQN preset as SB3's DQN takes it: no dueling, Double DQN, PER or env wrapper
-    (SuperSuit's route applies its own wrappers, and its agent indicator where the preset has one)."""
+    """The task's MADQN preset as SB3's DQN takes it: no dueling, Double DQN or PER (SuperSuit's route
+    applies the preset's ``env_wrapper`` itself, and its agent indicator where the preset has one)."""
 
     def preset() -> dict[str, Any]:
         config = madqn_preset(task=task)()
-        for key in ("double_q", "prioritized_replay", "env_wrapper"):
+        for key in ("double_q", "prioritized_replay"):
             config.pop(key, None)
         kwargs = config.get("policy_kwargs", {})
         config["policy_kwargs"] = {k: v for k, v in kwargs.items() if k != "dueling"}
@@ -276,8 +278,8 @@ def build_madqn(task: str) -> Callable[[int, dict[str, Any]], BaseAlgorithm]:
 
         spec = TASKS[task]
         config = dict(preset)
-        config.pop("env_wrapper", None)
-        env = spec.make_vec_env(config.pop("n_envs"), seed, config.pop("agent_indicator", False))
+        indicator, wrapper = config.pop("agent_indicator", False), config.pop("env_wrapper", None)
+        env = spec.make_vec_env(config.pop("n_envs"), seed, indicator, wrapper)
         config["learning_rate"] = parse_schedule("learning_rate", config["learning_rate"])
         policy = load_hyperparams("madqn", spec.env_id).get("policy", "MlpPolicy")  # type: ignore[arg-type]
         return MADQN(policy, env, seed=seed, device="cpu", **config)
@@ -294,25 +296,27 @@ def build_ppo_spread(seed: int, preset: dict[str, Any]) -> BaseAlgorithm:
     )
 
 
-def supersuit_env(task: str, agent_indicator: bool) -> Any:
+def supersuit_env(task: str, agent_indicator: bool, wrapper: list[Any] | None = None) -> Any:
     """One PettingZoo parallel env of ``task`` as the PettingZoo tutorials prepare it for SB3 with
     SuperSuit's per-env wrappers: speaker_listener padded (observations with zeros, the speaker's actions
-    to the listener's, SuperSuit mapping the extra ones to action 0); pistonball reduced to one colour
-    channel, resized to 84x84 and stacked 3 frames deep.
+    to the listener's, SuperSuit mapping the extra ones to action 0), and the preset's ``env_wrapper``
+    (pistonball's: one colour channel, resized, frames stacked).
 
     :param agent_indicator: add SuperSuit's agent indicator (a one-hot agent id after the observation)
+    :param wrapper: the preset's ``env_wrapper``, None for none
     """
     import importlib
 
     import supersuit
 
+    from sb3_marl.config import env_wrapper
+
     spec = TASKS[task]
     env = importlib.import_module(spec.env_id).parallel_env(**spec.env_kwargs)  # type: ignore[arg-type]
     if task == "speaker_listener":
         env = supersuit.pad_observations_v0(supersuit.pad_action_space_v0(env))
-    elif task == "pistonball":
-        env = supersuit.color_reduction_v0(env, mode="B")
-        env = supersuit.frame_stack_v1(supersuit.resize_v1(env, x_size=84, y_size=84), stack_size=3)
+    wrap = env_wrapper(wrapper)
+    env = env if wrap is None else wrap(env)
     return supersuit.agent_indicator_v0(env) if agent_indicator else env
 
 
@@ -325,8 +329,8 @@ def build_supersuit_dqn(task: str) -> Callable[[int, dict[str, Any]], BaseAlgori
         from stable_baselines3 import DQN
 
         config = dict(preset)
-        indicator = config.pop("agent_indicator", False)
-        env = supersuit.pettingzoo_env_to_vec_env_v1(supersuit_env(task, indicator))
+        indicator, wrapper = config.pop("agent_indicator", False), config.pop("env_wrapper", None)
+        env = supersuit.pettingzoo_env_to_vec_env_v1(supersuit_env(task, indicator, wrapper))
         env = supersuit.concat_vec_envs_v1(
             env, config.pop("n_envs"), num_cpus=0, base_class="stable_baselines3"
         )

@@ -147,7 +147,9 @@ def run_method(method: Method, seed: int, joint_steps: int, eval_every: int, n_e
     task = TASKS[method.env]
     per_joint = task.n_agents
     if task.env_id is not None:
-        eval_env = task.make_vec_env(4, 100_000 + seed, preset.get("agent_indicator", False))
+        eval_env = task.make_vec_env(
+            4, 100_000 + seed, preset.get("agent_indicator", False), preset.get("env_wrapper")
+        )
     else:
         from stable_baselines3.common.env_util import make_vec_env
 
